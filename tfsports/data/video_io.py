@@ -1,0 +1,314 @@
+"""Video files in and out through PyAV (FFmpeg in the wheel).
+
+Every failure to read a file surfaces as `VideoReadError`, which names the
+file and the reason; nothing here returns a silently short result.
+"""
+
+import collections
+import dataclasses
+import os
+import tempfile
+
+import av
+import cv2
+import numpy as np
+
+# FFmpeg's own logging is noisy on corrupt input; the errors that matter are
+# raised as exceptions instead.
+av.logging.set_level(av.logging.PANIC)
+
+
+class VideoReadError(Exception):
+  """A video file could not be read. `path` and `reason` say which and why."""
+
+  def __init__(self, path, reason):
+    self.path = str(path)
+    self.reason = str(reason)
+    super().__init__(f"{self.path}: {self.reason}")
+
+
+@dataclasses.dataclass(frozen=True)
+class VideoInfo:
+  path: str
+  container: str
+  codec: str
+  width: int
+  height: int
+  fps: float
+  num_frames: int
+  duration: float
+
+  def to_dict(self):
+    return dataclasses.asdict(self)
+
+
+def _open(path):
+  path = os.fspath(path)
+  if not os.path.exists(path):
+    raise VideoReadError(path, "no such file")
+  if os.path.isdir(path):
+    raise VideoReadError(path, "is a directory, not a video file")
+  if os.path.getsize(path) == 0:
+    raise VideoReadError(path, "empty file (0 bytes)")
+  try:
+    container = av.open(path, mode="r", timeout=10.0)
+  except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as e:
+    raise VideoReadError(path, f"not a readable video container ({e})") from None
+  if not container.streams.video:
+    container.close()
+    raise VideoReadError(path, "contains no video stream")
+  stream = container.streams.video[0]
+  if stream.codec_context is None or not stream.codec_context.width:
+    container.close()
+    raise VideoReadError(path, "video stream has no decodable codec or size")
+  return container, stream
+
+
+def _count_frames(container, stream):
+  """Counts frames by demuxing packets (no decoding): exact for any codec."""
+  n = 0
+  for packet in container.demux(stream):
+    if packet.size:
+      n += 1
+  container.seek(0)
+  return n
+
+
+def probe(path):
+  """Returns `VideoInfo` for `path`; raises `VideoReadError`."""
+  container, stream = _open(path)
+  with container:
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    try:
+      num_frames = stream.frames or _count_frames(container, stream)
+    except av.FFmpegError as e:
+      raise VideoReadError(path, f"corrupt stream ({e})") from None
+    if num_frames <= 0:
+      raise VideoReadError(path, "video stream holds no frames")
+    if stream.duration is not None and stream.time_base:
+      duration = float(stream.duration * stream.time_base)
+    elif fps:
+      duration = num_frames / fps
+    else:
+      duration = 0.0
+    return VideoInfo(
+        path=os.fspath(path),
+        container=container.format.name,
+        codec=stream.codec_context.name,
+        width=stream.codec_context.width,
+        height=stream.codec_context.height,
+        fps=fps,
+        num_frames=int(num_frames),
+        duration=duration,
+    )
+
+
+def _resize(frame, size):
+  if size is None:
+    return frame
+  height, width = size
+  if frame.shape[0] == height and frame.shape[1] == width:
+    return frame
+  interp = cv2.INTER_AREA if height < frame.shape[0] else cv2.INTER_LINEAR
+  return cv2.resize(frame, (width, height), interpolation=interp)
+
+
+def iter_frames(path, size=None, threads=True):
+  """Yields every frame of `path` in order as uint8 RGB [H, W, 3].
+
+  Args:
+    path: a video file in any container and codec that FFmpeg reads.
+    size: optional (height, width) to resize each frame to.
+    threads: let FFmpeg decode with frame threads.
+
+  Raises:
+    VideoReadError: the file is missing, not a video, or corrupt. A stream
+      that ends before the frame count its container declares raises too,
+      after the frames that did decode were yielded.
+  """
+  container, stream = _open(path)
+  if threads:
+    stream.thread_type = "AUTO"
+  declared = stream.frames
+  n = 0
+  with container:
+    try:
+      for frame in container.decode(stream):
+        yield _resize(frame.to_ndarray(format="rgb24"), size)
+        n += 1
+    except av.FFmpegError as e:
+      raise VideoReadError(path, f"corrupt stream after frame {n} ({e})") from None
+  if n == 0:
+    raise VideoReadError(path, "no frame could be decoded")
+  if declared and n < declared:
+    raise VideoReadError(
+        path, f"truncated: decoded {n} of the {declared} frames it declares")
+
+
+def read_frames(path, size=None):
+  """Returns all frames of `path`: uint8 [T, H, W, 3]. See `iter_frames`."""
+  return np.stack(list(iter_frames(path, size=size)))
+
+
+def clip_indices(start, num_frames, stride):
+  return [start + i * stride for i in range(num_frames)]
+
+
+def read_clip(path, num_frames, stride=1, start=0, size=None):
+  """Returns exactly frames start, start+stride, ... of `path`.
+
+  Frames are decoded from the start and skipped, never located by keyframe
+  seeking, so the indices are exact for any codec and GOP structure.
+
+  Returns:
+    uint8 [num_frames, H, W, 3] (H, W from `size` when given).
+
+  Raises:
+    ValueError: bad arguments.
+    VideoReadError: unreadable file, or it ends before the last index.
+  """
+  if num_frames < 1 or stride < 1 or start < 0:
+    raise ValueError(
+        f"need num_frames >= 1, stride >= 1, start >= 0; got {num_frames}, "
+        f"{stride}, {start}")
+  wanted = clip_indices(start, num_frames, stride)
+  last = wanted[-1]
+  out = []
+  index = -1
+  frames = iter_frames(path, size=size)
+  try:
+    for index, frame in enumerate(frames):
+      if index >= start and (index - start) % stride == 0:
+        out.append(frame)
+      if index == last:
+        break
+  finally:
+    frames.close()
+  if len(out) < num_frames:
+    raise VideoReadError(
+        path, f"has {index + 1} frames; clip needs frame {last} "
+        f"(start={start}, stride={stride}, num_frames={num_frames})")
+  return np.stack(out)
+
+
+def iter_clips(path, num_frames, stride=1, hop=None, size=None):
+  """Yields consecutive clips in one decoding pass: uint8 [T, H, W, 3].
+
+  Clip k holds frames k*hop + i*stride for i < num_frames. `hop` defaults to
+  the clip's span (non-overlapping clips). A tail too short for a clip is
+  dropped; corrupt files raise `VideoReadError`.
+  """
+  span = (num_frames - 1) * stride + 1
+  hop = hop or span
+  window = collections.deque(maxlen=span)
+  next_start = 0
+  for index, frame in enumerate(iter_frames(path, size=size)):
+    window.append(frame)
+    if index == next_start + span - 1:
+      yield np.stack(list(window)[::stride])
+      next_start += hop
+
+
+class VideoWriter:
+  """Streams frames into an H.264 mp4; the file appears only on `close()`.
+
+  Frames go to a temporary file beside the target that is renamed on a clean
+  close, so an interrupted write never leaves a half file under the real name
+  (nor replaces an existing one).
+
+      with VideoWriter("out.mp4", fps=25) as writer:
+        for frame in frames:      # uint8 [H, W, 3] RGB
+          writer.write(frame)
+  """
+
+  def __init__(self, path, fps=25.0, crf=18, preset="veryfast",
+               codec="libx264"):
+    self.path = os.fspath(path)
+    self.fps = fps
+    self.crf = crf
+    self.preset = preset
+    self.codec = codec
+    self._container = None
+    self._stream = None
+    self._size = None
+    self.num_frames = 0
+    directory = os.path.dirname(os.path.abspath(self.path))
+    os.makedirs(directory, exist_ok=True)
+    fd, self._tmp_path = tempfile.mkstemp(
+        suffix=".mp4", prefix=".partial-", dir=directory)
+    os.close(fd)
+
+  def _start(self, height, width):
+    if height % 2 or width % 2:
+      raise ValueError(
+          f"H.264 (yuv420p) needs even frame sizes, got {height}x{width}")
+    from fractions import Fraction
+    # faststart puts the index first, so a file cut short later still opens
+    # and its loss is detected as truncation rather than as garbage.
+    self._container = av.open(self._tmp_path, mode="w", format="mp4",
+                              options={"movflags": "+faststart"})
+    rate = Fraction(self.fps).limit_denominator(1001)
+    self._stream = self._container.add_stream(self.codec, rate=rate)
+    self._stream.width = width
+    self._stream.height = height
+    self._stream.pix_fmt = "yuv420p"
+    self._stream.options = {"crf": str(self.crf), "preset": self.preset}
+    self._size = (height, width)
+
+  def write(self, frame):
+    """Appends one uint8 RGB frame [H, W, 3]; all frames share one size."""
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[-1] != 3:
+      raise ValueError(
+          f"expected a uint8 [H, W, 3] RGB frame, got {frame.dtype} "
+          f"{list(frame.shape)}")
+    if self._container is None:
+      self._start(*frame.shape[:2])
+    elif frame.shape[:2] != self._size:
+      raise ValueError(
+          f"frame {self.num_frames} is {frame.shape[:2]}, the video is "
+          f"{self._size}")
+    video_frame = av.VideoFrame.from_ndarray(
+        np.ascontiguousarray(frame), format="rgb24")
+    for packet in self._stream.encode(video_frame):
+      self._container.mux(packet)
+    self.num_frames += 1
+
+  def close(self):
+    if self._container is None:
+      self.abort()
+      raise ValueError(f"{self.path}: no frame was written")
+    for packet in self._stream.encode():
+      self._container.mux(packet)
+    self._container.close()
+    self._container = None
+    os.replace(self._tmp_path, self.path)
+
+  def abort(self):
+    if self._container is not None:
+      try:
+        self._container.close()
+      except av.FFmpegError:
+        pass
+      self._container = None
+    if os.path.exists(self._tmp_path):
+      os.remove(self._tmp_path)
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, exc_type, exc, tb):
+    if exc_type is None:
+      self.close()
+    else:
+      self.abort()
+    return False
+
+
+def write_video(path, frames, fps=25.0, crf=18):
+  """Writes an iterable of uint8 [H, W, 3] frames as H.264 mp4; returns count."""
+  with VideoWriter(path, fps=fps, crf=crf) as writer:
+    for frame in frames:
+      writer.write(frame)
+  return writer.num_frames
