@@ -169,3 +169,6 @@ def render_clip(config, seed=0, index=0, label=None):
       "sport": scene.sport.name,
       "pitch_size": np.array([scene.sport.length, scene.sport.width], np.float32),
   }
+
+
+from tfsports.data.synthetic.disk import write_dataset  # noqa: E402

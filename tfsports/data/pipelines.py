@@ -1,0 +1,179 @@
+"""Batched, prefetched `tf.data` pipelines for each task.
+
+    clips = pipelines.clip_dataset("synthetic", num_frames=5, image_size=(128, 128))
+    ds = pipelines.sr_batches(clips, DegradationConfig(scale=4), patch_size=32,
+                              batch_size=8)
+
+`data` picks the source everywhere: "synthetic" (rendered on the fly), a
+folder of videos, or TFRecord files (a path or glob ending in .tfrecord).
+Every function takes a `tf.distribute.InputContext` (one shard per input
+pipeline; batch sizes are global and divided per replica) and a seed.
+"""
+
+import dataclasses
+import os
+
+import tensorflow as tf
+
+from tfsports.data import degrade as degrade_lib
+from tfsports.data import preprocess
+from tfsports.data import sources
+from tfsports.data import synthetic
+from tfsports.data import tfrecord
+
+
+def clip_dataset(data, num_frames, image_size, seed=0, input_context=None,
+                 scene_config=None, num_clips=None, start_index=0,
+                 deterministic=True, stride=1):
+  """Clips from `data` (see module doc); elements as in `sources`.
+
+  Synthetic clips use `scene_config` (default: the "base" preset) with
+  `num_frames` and `image_size` applied; video frames are resized to
+  `image_size` (height, width).
+  """
+  image_size = tuple(image_size)
+  if data in ("synthetic", "", None):
+    config = scene_config or synthetic.SceneConfig.preset("base")
+    config = dataclasses.replace(config, num_frames=num_frames,
+                                           image_size=image_size)
+    return sources.synthetic_clips(config, seed=seed, num_clips=num_clips,
+                                   start_index=start_index,
+                                   input_context=input_context,
+                                   deterministic=deterministic)
+  if ".tfrecord" in os.fspath(data) or "*" in os.fspath(data):
+    return tfrecord.tfrecord_clips(data, num_frames, image_size,
+                                   input_context=input_context,
+                                   deterministic=deterministic)
+  if os.path.isfile(data):
+    paths, labels = [data], [-1]
+  else:
+    paths, labels, _ = sources.list_videos(data)
+  return sources.video_clips(paths, labels, num_frames, image_size, stride=stride,
+                             input_context=input_context,
+                             deterministic=deterministic)
+
+
+def _per_replica(batch_size, input_context):
+  if input_context is None:
+    return batch_size
+  return input_context.get_per_replica_batch_size(batch_size)
+
+
+def _seeds(dataset, seed, input_context):
+  """Pairs each element with a stateless seed unique to it and its worker."""
+  worker = input_context.input_pipeline_id if input_context else 0
+  return dataset.enumerate().map(
+      lambda i, x: (tf.stack([tf.cast(seed * 7919 + worker, tf.int64), i]), x))
+
+
+def _finish(dataset, batch_size, input_context, shuffle_buffer, seed, repeat):
+  if repeat:
+    dataset = dataset.repeat()
+  if shuffle_buffer:
+    dataset = dataset.shuffle(shuffle_buffer, seed=seed)
+  dataset = dataset.batch(_per_replica(batch_size, input_context),
+                          drop_remainder=True)
+  return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def sr_pairs(clip, degradation, patch_size, seed):
+  """One (low-res, high-res) pair from a clip, in graph.
+
+  Returns lr float32 [T, p, p, 3] and hr float32 [T, p*s, p*s, 3] in [0, 1]
+  (p = patch_size, s = degradation.scale; patch_size None keeps the frame).
+  """
+  frames = clip["frames"]
+  seed = tf.cast(seed, tf.int32)
+  if patch_size:
+    hr_size = patch_size * degradation.scale
+    frames, _ = preprocess.random_crop_clip(frames, (hr_size, hr_size), seed)
+  lr = degrade_lib.degrade_clip(frames, degradation, seed + tf.constant([0, 7]))
+  return lr / 255.0, tf.cast(frames, tf.float32) / 255.0
+
+
+def sr_batches(clips, degradation, patch_size, batch_size, seed=0,
+               input_context=None, shuffle_buffer=0, repeat=True):
+  """Batches of (lr float32 [B, T, p, p, 3], hr float32 [B, T, ps, ps, 3])."""
+  ds = _seeds(clips, seed, input_context)
+  ds = ds.map(lambda s, c: sr_pairs(c, degradation, patch_size, s),
+              num_parallel_calls=tf.data.AUTOTUNE)
+  return _finish(ds, batch_size, input_context, shuffle_buffer, seed, repeat)
+
+
+def classification_batches(clips, batch_size, seed=0, input_context=None,
+                           shuffle_buffer=0, repeat=True, keep_unlabelled=False):
+  """Batches of (frames uint8 [B, T, H, W, 3], label int32 [B]).
+
+  Frames stay uint8 so the model's own input layer owns the scaling (the
+  exported model takes uint8 too). Unlabelled clips (label -1) are dropped
+  unless `keep_unlabelled`.
+  """
+  ds = clips
+  if not keep_unlabelled:
+    ds = ds.filter(lambda c: c["label"] >= 0)
+  ds = ds.map(lambda c: (c["frames"], c["label"]),
+              num_parallel_calls=tf.data.AUTOTUNE)
+  return _finish(ds, batch_size, input_context, shuffle_buffer, seed, repeat)
+
+
+def detection_targets(clip):
+  """Per-frame detection targets of a clip, in graph.
+
+  Returns frames uint8 [T, H, W, 3] and a dict: boxes float32 [T, M, 4]
+  (ymin, xmin, ymax, xmax) normalised and clipped to [0, 1]; teams, jerseys,
+  track_ids int32 [T, M]; valid bool [T, M] (visible people).
+  """
+  frames = clip["frames"]
+  T = tf.shape(frames)[0]
+  hw = tf.cast(tf.shape(frames)[1:3], tf.float32)
+  x, y, w, h = tf.unstack(clip["boxes"], axis=-1)
+  boxes = tf.stack([y / hw[0], x / hw[1], (y + h) / hw[0], (x + w) / hw[1]], -1)
+  boxes = tf.clip_by_value(boxes, 0.0, 1.0)
+  tile = lambda v: tf.tile(v[None], [T, 1])
+  targets = {
+      "boxes": boxes,
+      "teams": tile(clip["teams"]),
+      "jerseys": tile(clip["jerseys"]),
+      "track_ids": tile(clip["track_ids"]),
+      "valid": clip["visibility"] > 0,
+  }
+  return frames, targets
+
+
+def detection_batches(clips, batch_size, seed=0, input_context=None,
+                      shuffle_buffer=0, repeat=True):
+  """Batches of single frames: (uint8 [B, H, W, 3], targets of [B, M, ...])."""
+  ds = clips.map(detection_targets, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+  return _finish(ds, batch_size, input_context, shuffle_buffer, seed, repeat)
+
+
+def trajectory_windows(clip, obs_len, pred_len, hop=None):
+  """Sliding windows over everyone's pitch positions, in graph.
+
+  Returns a dataset of dicts: past float32 [M, obs_len, 2], future float32
+  [M, pred_len, 2] (metres), valid bool [M] (real people), pitch_size [2].
+  """
+  length = obs_len + pred_len
+  hop = hop or pred_len
+  pos = tf.transpose(clip["positions"], [1, 0, 2])          # [M, T, 2]
+  T = tf.shape(pos)[1]
+  starts = tf.range(0, T - length + 1, hop)
+  windows = tf.map_fn(lambda s: pos[:, s:s + length], starts,
+                      fn_output_signature=tf.TensorSpec([None, None, 2], tf.float32))
+  n = tf.shape(starts)[0]
+  valid = tf.tile((clip["track_ids"] >= 0)[None], [n, 1])
+  return tf.data.Dataset.from_tensor_slices({
+      "past": windows[:, :, :obs_len],
+      "future": windows[:, :, obs_len:],
+      "valid": valid,
+      "pitch_size": tf.tile(clip["pitch_size"][None], [n, 1]),
+  })
+
+
+def trajectory_batches(clips, obs_len, pred_len, batch_size, seed=0,
+                       input_context=None, shuffle_buffer=0, repeat=True):
+  """Batches of trajectory windows (see `trajectory_windows`), [B, ...]."""
+  ds = clips.flat_map(lambda c: trajectory_windows(c, obs_len, pred_len))
+  ds = ds.map(lambda w: dict(w, past=tf.ensure_shape(w["past"], [None, obs_len, 2]),
+                             future=tf.ensure_shape(w["future"], [None, pred_len, 2])))
+  return _finish(ds, batch_size, input_context, shuffle_buffer, seed, repeat)

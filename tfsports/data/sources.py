@@ -1,0 +1,201 @@
+"""Clip datasets from the three sources: the synthetic renderer, a folder of
+video files, and TFRecord shards.
+
+Every source yields the same element, a dict ("a clip"), M = `max_objects`:
+  frames:       uint8 [T, H, W, 3]
+  label:        int32 []          action / class index, -1 if unknown
+  boxes:        float32 [T, M, 4] (x, y, w, h) pixels; zero padding
+  visibility:   float32 [T, M]    0 for padding
+  positions:    float32 [T, M, 2] pitch metres
+  track_ids:    int32 [M]         -1 for padding
+  teams:        int32 [M]         -1 for padding, 2 = referee
+  jerseys:      int32 [M]
+  ball:         float32 [T, 3]    pitch metres
+  ball_pixels:  float32 [T, 2]
+  ball_visible: bool [T]
+  pitch_size:   float32 [2]       (length, width) metres; 0 if unknown
+Video files carry only frames and label; their other fields are padding.
+
+Each takes a `tf.distribute.InputContext`: worker k of n reads shard k
+(disjoint), and a seed; with `deterministic=True` the order is fixed.
+"""
+
+import os
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from tfsports.data import synthetic
+from tfsports.data import video_io
+
+MAX_OBJECTS = 32
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg",
+                    ".mpeg", ".gif", ".ts")
+
+_FIELDS = {
+    "boxes": (tf.float32, lambda T, M: [T, M, 4]),
+    "visibility": (tf.float32, lambda T, M: [T, M]),
+    "positions": (tf.float32, lambda T, M: [T, M, 2]),
+    "track_ids": (tf.int32, lambda T, M: [M]),
+    "teams": (tf.int32, lambda T, M: [M]),
+    "jerseys": (tf.int32, lambda T, M: [M]),
+    "ball": (tf.float32, lambda T, M: [T, 3]),
+    "ball_pixels": (tf.float32, lambda T, M: [T, 2]),
+    "ball_visible": (tf.bool, lambda T, M: [T]),
+    "pitch_size": (tf.float32, lambda T, M: [2]),
+}
+
+
+def pad_objects(clip, max_objects=MAX_OBJECTS):
+  """Pads (numpy) per-object arrays of a rendered clip to `max_objects`."""
+  n = len(clip["track_ids"])
+  if n > max_objects:
+    raise ValueError(f"clip has {n} objects, more than max_objects={max_objects}")
+  pad = max_objects - n
+  out = dict(clip)
+  for key, axis, value in (("boxes", 1, 0), ("visibility", 1, 0),
+                           ("positions", 1, 0), ("track_ids", 0, -1),
+                           ("teams", 0, -1), ("jerseys", 0, 0)):
+    widths = [(0, 0)] * clip[key].ndim
+    widths[axis] = (0, pad)
+    out[key] = np.pad(clip[key], widths, constant_values=value)
+  return out
+
+
+def empty_annotations(num_frames, max_objects=MAX_OBJECTS):
+  """Padding for every annotation field of a clip that has none (numpy)."""
+  out = {}
+  for key, (dtype, shape) in _FIELDS.items():
+    value = -1 if key in ("track_ids", "teams") else 0
+    out[key] = np.full(shape(num_frames, max_objects), value,
+                       dtype.as_numpy_dtype)
+  return out
+
+
+def _shard(dataset, input_context):
+  if input_context and input_context.num_input_pipelines > 1:
+    dataset = dataset.shard(input_context.num_input_pipelines,
+                            input_context.input_pipeline_id)
+  return dataset
+
+
+def _options(dataset, deterministic):
+  options = tf.data.Options()
+  options.deterministic = deterministic
+  return dataset.with_options(options)
+
+
+def _set_shapes(clip, num_frames, image_size, max_objects):
+  height, width = image_size
+  clip["frames"].set_shape([num_frames, height, width, 3])
+  clip["label"].set_shape([])
+  for key, (_, shape) in _FIELDS.items():
+    clip[key].set_shape(shape(num_frames, max_objects))
+  return clip
+
+
+def synthetic_clips(config, seed=0, num_clips=None, start_index=0,
+                    input_context=None, max_objects=MAX_OBJECTS,
+                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True):
+  """Clips rendered on the fly: clip k is `render_clip(config, seed, k)`.
+
+  Args:
+    config: `synthetic.SceneConfig`.
+    num_clips: clip indices start_index..start_index+num_clips-1; None repeats
+      forever with fresh indices.
+  Returns: a `tf.data.Dataset` of clips (see module doc).
+  """
+  T = config.num_frames
+  keys = ["frames", "label"] + list(_FIELDS)
+  dtypes = [tf.uint8, tf.int32] + [d for d, _ in _FIELDS.values()]
+
+  def render(index):
+    clip = pad_objects(synthetic.render_clip(config, seed=seed, index=int(index)),
+                       max_objects)
+    return [np.asarray(clip[k], d.as_numpy_dtype) for k, d in zip(keys, dtypes)]
+
+  def to_clip(index):
+    values = tf.numpy_function(render, [index], dtypes, stateful=False)
+    return _set_shapes(dict(zip(keys, values)), T, config.image_size, max_objects)
+
+  if num_clips is None:
+    indices = tf.data.Dataset.range(start_index, 2**62)
+  else:
+    indices = tf.data.Dataset.range(start_index, start_index + num_clips)
+  indices = _shard(indices, input_context)
+  dataset = indices.map(to_clip, num_parallel_calls=num_parallel_calls,
+                        deterministic=deterministic)
+  return _options(dataset, deterministic)
+
+
+def list_videos(root):
+  """Returns (paths, labels, class_names) of the videos under `root`.
+
+  With class subfolders (root/<class>/*.mp4, as UCF101) labels index the
+  sorted class names; videos directly in `root` get label -1.
+  """
+  if not os.path.isdir(root):
+    raise FileNotFoundError(f"{root}: not a directory of videos")
+  class_names = sorted(d for d in os.listdir(root)
+                       if os.path.isdir(os.path.join(root, d)))
+  paths, labels = [], []
+  for name in sorted(os.listdir(root)):
+    if name.lower().endswith(VIDEO_EXTENSIONS):
+      paths.append(os.path.join(root, name))
+      labels.append(-1)
+  for k, cls in enumerate(class_names):
+    for dirpath, _, files in sorted(os.walk(os.path.join(root, cls))):
+      for name in sorted(files):
+        if name.lower().endswith(VIDEO_EXTENSIONS):
+          paths.append(os.path.join(dirpath, name))
+          labels.append(k)
+  if not paths:
+    raise FileNotFoundError(f"{root}: no video files ({', '.join(VIDEO_EXTENSIONS)})")
+  return paths, labels, class_names
+
+
+def video_clips(paths, labels, num_frames, image_size, stride=1, hop=None,
+                input_context=None, cycle_length=2, deterministic=True,
+                max_objects=MAX_OBJECTS):
+  """Clips decoded from video files with PyAV, in one pass per file.
+
+  A file that turns out corrupt or unreadable is logged with its reason and
+  skipped (clips before the damage are kept); the pipeline goes on.
+
+  Returns: a `tf.data.Dataset` of clips, frames uint8 [T, H, W, 3] resized
+  to `image_size` (height, width).
+  """
+  paths = [os.fspath(p) for p in paths]
+  if len(paths) != len(labels):
+    raise ValueError("paths and labels differ in length")
+  empty = empty_annotations(num_frames, max_objects)
+  keys = list(_FIELDS)
+
+  def generate(path, label):
+    path = path.decode()
+    try:
+      for frames in video_io.iter_clips(path, num_frames, stride=stride, hop=hop,
+                                        size=tuple(image_size)):
+        yield (frames, np.int32(label)) + tuple(empty[k] for k in keys)
+    except video_io.VideoReadError as e:
+      logging.warning("skipping the rest of %s", e)
+
+  height, width = image_size
+  signature = (tf.TensorSpec([num_frames, height, width, 3], tf.uint8),
+               tf.TensorSpec([], tf.int32)) + tuple(
+                   tf.TensorSpec(_FIELDS[k][1](num_frames, max_objects),
+                                 _FIELDS[k][0]) for k in keys)
+
+  def file_clips(path, label):
+    ds = tf.data.Dataset.from_generator(generate, output_signature=signature,
+                                        args=(path, label))
+    return ds.map(lambda f, l, *rest: dict(frames=f, label=l, **dict(zip(keys, rest))))
+
+  files = tf.data.Dataset.from_tensor_slices(
+      (tf.constant(paths), tf.constant(labels, tf.int32)))
+  files = _shard(files, input_context)
+  dataset = files.interleave(file_clips, cycle_length=cycle_length,
+                             num_parallel_calls=cycle_length,
+                             deterministic=deterministic)
+  return _options(dataset, deterministic)
