@@ -87,6 +87,7 @@ def sr_pairs(clip, degradation, patch_size, seed):
   if patch_size:
     hr_size = patch_size * degradation.scale
     frames, _ = preprocess.random_crop_clip(frames, (hr_size, hr_size), seed)
+    frames = tf.ensure_shape(frames, [frames.shape[0], hr_size, hr_size, 3])
   lr = degrade_lib.degrade_clip(frames, degradation, seed + tf.constant([0, 7]))
   return lr / 255.0, tf.cast(frames, tf.float32) / 255.0
 

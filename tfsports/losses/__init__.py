@@ -1,0 +1,109 @@
+"""GAN losses as pure functions on logits of any rank (patch discriminators).
+
+Each returns a per-example loss [B] (mean over all other axes), so callers
+reduce over the global batch under `tf.distribute` (see `trainers`).
+"""
+
+import tensorflow as tf
+
+
+def _per_example(x):
+  x = tf.convert_to_tensor(x)
+  return tf.reduce_mean(tf.reshape(x, [tf.shape(x)[0], -1]), axis=1)
+
+
+# Adversarial losses: (real_logits, fake_logits) for D, fake_logits for G.
+
+def non_saturating_d_loss(real_logits, fake_logits):
+  return _per_example(tf.nn.softplus(-real_logits)) + _per_example(
+      tf.nn.softplus(fake_logits))
+
+
+def non_saturating_g_loss(fake_logits):
+  return _per_example(tf.nn.softplus(-fake_logits))
+
+
+def hinge_d_loss(real_logits, fake_logits):
+  return _per_example(tf.nn.relu(1.0 - real_logits)) + _per_example(
+      tf.nn.relu(1.0 + fake_logits))
+
+
+def hinge_g_loss(fake_logits):
+  return _per_example(-fake_logits)
+
+
+def wasserstein_d_loss(real_logits, fake_logits):
+  return _per_example(fake_logits) - _per_example(real_logits)
+
+
+def wasserstein_g_loss(fake_logits):
+  return _per_example(-fake_logits)
+
+
+ADVERSARIAL = {
+    "non_saturating": (non_saturating_d_loss, non_saturating_g_loss),
+    "hinge": (hinge_d_loss, hinge_g_loss),
+    "wasserstein": (wasserstein_d_loss, wasserstein_g_loss),
+}
+
+
+# Gradient penalties.
+
+def r1_penalty(discriminator, real):
+  """R1 (Mescheder et al. 2018): 0.5 * ||grad_x D(x)||^2 on real data, [B]."""
+  with tf.GradientTape() as tape:
+    tape.watch(real)
+    logits = discriminator(real, training=True)
+  grads = tape.gradient(tf.reduce_sum(logits), real)
+  return 0.5 * tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(real)[0], -1]), 1)
+
+
+def wgan_gp_penalty(discriminator, real, fake, weights):
+  """WGAN-GP (Gulrajani et al. 2017): (||grad D(x_hat)|| - 1)^2, [B].
+
+  x_hat = real + weights * (fake - real); `weights` [B] are the uniform
+  [0, 1] interpolation weights, passed in so the function stays pure.
+  """
+  shape = [-1] + [1] * (len(real.shape) - 1)
+  interp = real + tf.reshape(weights, shape) * (fake - real)
+  with tf.GradientTape() as tape:
+    tape.watch(interp)
+    logits = discriminator(interp, training=True)
+  grads = tape.gradient(tf.reduce_sum(logits), interp)
+  norm = tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(real)[0], -1]), 1)
+                 + 1e-12)
+  return tf.square(norm - 1.0)
+
+
+# Reconstruction and feature losses.
+
+def l1_loss(target, prediction):
+  return _per_example(tf.abs(target - prediction))
+
+
+def charbonnier_loss(target, prediction, epsilon=1e-3):
+  """sqrt((x - y)^2 + eps^2): L1 that is smooth at zero."""
+  return _per_example(tf.sqrt(tf.square(target - prediction) + epsilon**2))
+
+
+def feature_matching_loss(real_features, fake_features):
+  """Salimans et al. 2016: || mean real features - mean fake features ||^2.
+
+  Features [B, ...]; the means are over the batch, so this returns a scalar
+  broadcast to [B] for a uniform reduction by callers.
+  """
+  real = tf.reduce_mean(tf.reshape(real_features, [tf.shape(real_features)[0], -1]), 0)
+  fake = tf.reduce_mean(tf.reshape(fake_features, [tf.shape(fake_features)[0], -1]), 0)
+  loss = tf.reduce_mean(tf.square(real - fake))
+  return tf.fill([tf.shape(fake_features)[0]], loss)
+
+
+def temporal_consistency_loss(target_frames, predicted_frames):
+  """L1 between the frame-to-frame changes of prediction and target.
+
+  Frames [B, T, H, W, C] with T >= 2: flicker that the target does not
+  have is penalised, true motion is not.
+  """
+  target_diff = target_frames[:, 1:] - target_frames[:, :-1]
+  predicted_diff = predicted_frames[:, 1:] - predicted_frames[:, :-1]
+  return _per_example(tf.abs(target_diff - predicted_diff))

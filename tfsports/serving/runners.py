@@ -1,0 +1,117 @@
+"""One calling convention for a model in any form: Keras, SavedModel or
+TFLite. A runner maps a uint8 window [T, h, w, 3] to a uint8 frame."""
+
+import collections
+import os
+
+import numpy as np
+import tensorflow as tf
+
+
+class ModelMismatchError(ValueError):
+  """The input does not fit the model (size, window, dtype)."""
+
+
+def iter_windows(frames, window):
+  """Yields, for each frame of an iterable, the window of `window` frames
+  centred on it, uint8 [T, H, W, 3]; the first and last frames are repeated
+  at the ends. Holds only `window` frames at a time."""
+  half = window // 2
+  buf = collections.deque(maxlen=window)
+  n = 0
+  for frame in frames:
+    if not buf:
+      buf.extend([frame] * (half + 1))
+    else:
+      buf.append(frame)
+    n += 1
+    if len(buf) == window:
+      yield np.stack(buf)
+  if n == 0:
+    return
+  if len(buf) < window:        # fewer frames than half a window
+    while len(buf) < window:
+      buf.append(buf[-1])
+    yield np.stack(buf)
+    n_out = 1
+  else:
+    n_out = n - half
+  last = buf[-1]
+  while n_out < n:
+    buf.append(last)
+    yield np.stack(buf)
+    n_out += 1
+
+
+class KerasRunner:
+  def __init__(self, model):
+    self.model = model
+    self.window = model.input_shape[1]
+    self.input_size = tuple(model.input_shape[2:4])
+
+  def __call__(self, window):
+    x = tf.constant(window[None], tf.float32) / 255.0
+    y = self.model(x, training=False)[0]
+    return tf.cast(tf.clip_by_value(tf.round(tf.cast(y, tf.float32) * 255.0), 0, 255),
+                   tf.uint8).numpy()
+
+
+class SavedModelRunner:
+  def __init__(self, path):
+    self.loaded = tf.saved_model.load(path)
+    self.fn = self.loaded.signatures["serving_default"]
+    spec = self.fn.structured_input_signature[1]
+    self.input_name, spec = next(iter(spec.items()))
+    self.window = spec.shape[1]
+    self.input_size = tuple(spec.shape[2:4])
+    self.output_name = next(iter(self.fn.structured_outputs))
+
+  def __call__(self, window):
+    _check(window, self.window, self.input_size)
+    out = self.fn(**{self.input_name: tf.constant(window[None])})
+    return out[self.output_name].numpy()[0]
+
+
+class TFLiteRunner:
+  def __init__(self, path, num_threads=2):
+    from ai_edge_litert import interpreter as litert
+    self.interpreter = litert.Interpreter(model_path=path, num_threads=num_threads)
+    self.interpreter.allocate_tensors()
+    self.input = self.interpreter.get_input_details()[0]
+    self.output = self.interpreter.get_output_details()[0]
+    self.window = int(self.input["shape"][1])
+    self.input_size = tuple(int(d) for d in self.input["shape"][2:4])
+
+  def ops(self):
+    return sorted({op["op_name"] for op in self.interpreter._get_ops_details()})
+
+  def __call__(self, window):
+    _check(window, self.window, self.input_size)
+    self.interpreter.set_tensor(self.input["index"], window[None].astype(self.input["dtype"]))
+    self.interpreter.invoke()
+    return self.interpreter.get_tensor(self.output["index"])[0]
+
+
+def _check(window, length, size):
+  if window.dtype != np.uint8 or window.ndim != 4 or window.shape[-1] != 3:
+    raise ModelMismatchError(f"expected uint8 [T, H, W, 3] frames, got "
+                             f"{window.dtype} {list(window.shape)}")
+  if window.shape[0] != length:
+    raise ModelMismatchError(f"model takes windows of {length} frames, got {window.shape[0]}")
+  if None not in size and tuple(window.shape[1:3]) != size:
+    raise ModelMismatchError(
+        f"model takes {size[1]}x{size[0]} frames, got {window.shape[2]}x{window.shape[1]}")
+
+
+def load_runner(model, num_threads=2):
+  """A runner for a keras.Model, a SavedModel dir or a .tflite file."""
+  if not isinstance(model, (str, os.PathLike)):
+    return KerasRunner(model)
+  model = os.fspath(model)
+  if model.endswith(".tflite"):
+    if not os.path.isfile(model):
+      raise FileNotFoundError(f"{model}: no such TFLite file")
+    return TFLiteRunner(model, num_threads)
+  if os.path.isdir(model) and os.path.exists(os.path.join(model, "saved_model.pb")):
+    return SavedModelRunner(model)
+  raise FileNotFoundError(f"{model}: not a SavedModel directory or .tflite file")

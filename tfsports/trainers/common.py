@@ -1,0 +1,121 @@
+"""What every GAN trainer shares: strategies, precision, run directories,
+checkpoints that resume, and the callbacks that guard a run."""
+
+import math
+import os
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class NonFiniteLossError(RuntimeError):
+  """Training stopped because a loss became NaN or Inf."""
+
+
+def make_strategy(name="default"):
+  """default | mirrored | multi_worker | tpu -> a `tf.distribute.Strategy`."""
+  if name == "default":
+    return tf.distribute.get_strategy()
+  if name == "mirrored":
+    return tf.distribute.MirroredStrategy()
+  if name == "multi_worker":
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  if name == "tpu":
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+  raise ValueError(f"unknown strategy {name!r}: default, mirrored, multi_worker, tpu")
+
+
+def set_precision(policy=None):
+  """None (float32), "mixed_float16" or "mixed_bfloat16"."""
+  if policy not in (None, "", "float32", "mixed_float16", "mixed_bfloat16"):
+    raise ValueError(f"unknown mixed precision policy {policy!r}")
+  keras.mixed_precision.set_global_policy(policy or "float32")
+
+
+def make_optimizer(learning_rate, beta_1=0.5, use_ema=False, ema_momentum=0.999):
+  """Adam, wrapped for loss scaling when the global policy is mixed_float16."""
+  opt = keras.optimizers.Adam(learning_rate, beta_1=beta_1, beta_2=0.99,
+                              use_ema=use_ema, ema_momentum=ema_momentum)
+  if keras.mixed_precision.global_policy().name == "mixed_float16":
+    opt = keras.optimizers.LossScaleOptimizer(opt)
+  return opt
+
+
+def inner_optimizer(opt):
+  return getattr(opt, "inner_optimizer", opt)
+
+
+def average_loss(per_example):
+  """Sum over the local batch divided by the global batch: replicas' sums
+  then add up to the global mean, so N replicas step as one."""
+  return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
+
+
+class RunDirectory:
+  """Checkpoints (networks, optimizers with their EMA weights, step) under
+  RUN_DIR/checkpoints; restoring the latest makes a rerun resume."""
+
+  def __init__(self, run_dir, max_to_keep=3, **trackables):
+    self.run_dir = run_dir
+    os.makedirs(run_dir, exist_ok=True)
+    self.checkpoint = tf.train.Checkpoint(**trackables)
+    self.manager = tf.train.CheckpointManager(
+        self.checkpoint, os.path.join(run_dir, "checkpoints"), max_to_keep)
+
+  def restore(self):
+    """Restores the latest checkpoint; returns its path or None."""
+    path = self.manager.latest_checkpoint
+    if path:
+      self.checkpoint.restore(path).assert_existing_objects_matched()
+      logging.info("resumed from %s", path)
+    return path
+
+  def save(self, step):
+    return self.manager.save(checkpoint_number=int(step))
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+  """Stops training when any logged value (every loss key, not only `loss`)
+  is NaN or Inf. Checkpoints are written by `CheckpointEvery`, which refuses
+  to save once this has fired, so the last good checkpoint stays intact."""
+
+  def __init__(self):
+    super().__init__()
+    self.bad = None
+
+  def on_train_batch_end(self, batch, logs=None):
+    for key, value in (logs or {}).items():
+      if not np.all(np.isfinite(np.asarray(value, np.float64))):
+        self.bad = (key, float(np.asarray(value).ravel()[0]))
+        self.model.stop_training = True
+        logging.error("stopping: %s became %s at batch %d", key, self.bad[1], batch)
+        return
+
+
+class CheckpointEvery(keras.callbacks.Callback):
+  """Saves a checkpoint at each epoch end (an epoch = the save interval)."""
+
+  def __init__(self, run_directory, step_variable, guard):
+    super().__init__()
+    self.run_directory = run_directory
+    self.step_variable = step_variable
+    self.guard = guard
+
+  def on_epoch_end(self, epoch, logs=None):
+    if self.guard.bad is not None:
+      return
+    weights_ok = all(np.all(np.isfinite(w)) for w in self.model.get_weights())
+    if not weights_ok:
+      self.guard.bad = ("weights", float("nan"))
+      self.model.stop_training = True
+      return
+    self.run_directory.save(int(self.step_variable.numpy()))
+
+
+def epochs_for(total_steps, steps_per_epoch):
+  return int(math.ceil(total_steps / steps_per_epoch))

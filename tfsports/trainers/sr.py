@@ -1,0 +1,275 @@
+"""The super-resolution recipe: train, evaluate, export, in one run directory.
+
+    RUN_DIR/checkpoints/         resumable checkpoints (last N)
+    RUN_DIR/logs/                TensorBoard scalars and sample images
+    RUN_DIR/export/saved_model/sr/1/       TF Serving layout (+ models.config)
+    RUN_DIR/export/tflite/{float32,float16,dynamic,int8}.tflite
+    RUN_DIR/export/eval_report.json        PSNR/SSIM/tOF vs bicubic, TFLite vs SavedModel
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfsports.data import degrade as degrade_lib
+from tfsports.data import pipelines
+from tfsports.data import synthetic
+from tfsports.data import video_io
+from tfsports.metrics import sr_eval
+from tfsports.metrics import video_quality
+from tfsports.models import sr as sr_models
+from tfsports.serving import export as export_lib
+from tfsports.serving import runners
+from tfsports.trainers import common
+from tfsports.trainers import sr_gan
+
+
+@dataclasses.dataclass(frozen=True)
+class SRTrainConfig:
+  """One training run. `data`: "synthetic", a folder of videos, or TFRecords.
+  `image_size`: the high-res frame size clips are read at; `patch_size`: the
+  low-res training crop. `export_size`: low-res (h, w) of the fixed-shape
+  TFLite models."""
+  preset: str = "tiny"
+  scale: int = 4
+  data: str = "synthetic"
+  run_dir: str = "runs/sr"
+  train_steps: int = 600
+  warmup_steps: int = 300
+  batch_size: int = 8
+  patch_size: int = 24
+  image_size: tuple = (128, 128)
+  degradation: str = "light"
+  g_learning_rate: float = 1e-3
+  d_learning_rate: float = 2e-4
+  gan_loss: str = "hinge"
+  adversarial_weight: float = 5e-3
+  temporal_weight: float = 0.5
+  r1_weight: float = 0.0
+  d_steps: int = 1
+  ema_momentum: float = 0.99
+  checkpoint_every: int = 100
+  keep_checkpoints: int = 3
+  strategy: str = "default"
+  mixed_precision: str = ""
+  jit_compile: bool = False
+  seed: int = 0
+  eval_clips: int = 4
+  eval_size: tuple = (128, 128)
+  eval_frames: int = 8
+  real_eval_videos: tuple = ()
+  export_size: tuple = (180, 320)
+  tflite_variants: tuple = export_lib.TFLITE_VARIANTS
+  verbose: int = 1
+
+  @classmethod
+  def preset_config(cls, name, **changes):
+    return dataclasses.replace(TRAIN_PRESETS[name], **changes)
+
+
+TRAIN_PRESETS = {
+    "tiny": SRTrainConfig(),
+    "base": SRTrainConfig(preset="base", train_steps=20000, warmup_steps=5000,
+                          batch_size=16, patch_size=32, image_size=(256, 256),
+                          g_learning_rate=2e-4, ema_momentum=0.999),
+    # For tests: seconds on a CPU.
+    "test": SRTrainConfig(train_steps=4, warmup_steps=2, batch_size=2, patch_size=4,
+                          image_size=(16, 16), checkpoint_every=2, eval_clips=1,
+                          eval_size=(16, 16), eval_frames=4, export_size=(8, 8),
+                          tflite_variants=("float32",), verbose=0),
+}
+
+
+def _make_dataset(config, sr_config, degradation, strategy, skip_steps):
+  def fn(input_context):
+    clips = pipelines.clip_dataset(config.data, sr_config.num_frames + 2,
+                                   config.image_size, seed=config.seed,
+                                   input_context=input_context)
+    ds = pipelines.sr_batches(clips, degradation, config.patch_size,
+                              config.batch_size, seed=config.seed,
+                              input_context=input_context)
+    return ds.skip(skip_steps)
+  return strategy.distribute_datasets_from_function(fn)
+
+
+class SampleImages(keras.callbacks.Callback):
+  """Writes bicubic | output | target strips to TensorBoard each epoch."""
+
+  def __init__(self, log_dir, lr, hr, scale):
+    super().__init__()
+    self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "samples"))
+    self.lr, self.hr, self.scale = lr, hr, scale
+
+  def on_epoch_end(self, epoch, logs=None):
+    gen = self.model.generator
+    window = gen.input_shape[1]
+    out = tf.clip_by_value(tf.cast(gen(self.lr[:, :window], training=False), tf.float32), 0, 1)
+    centre = self.hr[:, window // 2]
+    base = tf.image.resize(self.lr[:, window // 2], tf.shape(centre)[1:3], "bicubic")
+    strip = tf.concat([tf.clip_by_value(base, 0, 1), out, centre], axis=2)
+    with self.writer.as_default():
+      tf.summary.image("bicubic|output|target", strip,
+                       step=int(self.model.g_optimizer.iterations.numpy()), max_outputs=2)
+
+
+def build_trainer(config, sr_config):
+  generator = sr_models.build_sr_generator(sr_config)
+  trainer = sr_gan.VideoSRGAN(generator,
+                              sr_models.build_spatial_discriminator(sr_config),
+                              sr_models.build_temporal_discriminator(sr_config))
+  trainer.compile(
+      g_optimizer=common.make_optimizer(config.g_learning_rate, beta_1=0.9, use_ema=True,
+                                        ema_momentum=config.ema_momentum),
+      d_optimizer=common.make_optimizer(config.d_learning_rate, beta_1=0.5),
+      gan_loss=config.gan_loss, adversarial_weight=config.adversarial_weight,
+      temporal_weight=config.temporal_weight, r1_weight=config.r1_weight,
+      d_steps=config.d_steps, jit_compile=config.jit_compile)
+  trainer.build_optimizers()
+  return trainer
+
+
+def train(config):
+  """Trains (or resumes) in config.run_dir; returns (trainer, status dict).
+
+  Raises `common.NonFiniteLossError` if a loss became NaN/Inf: the run
+  stops and the last good checkpoint is kept.
+  """
+  common.set_precision(config.mixed_precision)
+  strategy = common.make_strategy(config.strategy)
+  sr_config = sr_models.SRConfig.preset(config.preset, scale=config.scale)
+  degradation = degrade_lib.DegradationConfig.preset(config.degradation,
+                                                     scale=config.scale)
+  with strategy.scope():
+    trainer = build_trainer(config, sr_config)
+  run = common.RunDirectory(
+      config.run_dir, config.keep_checkpoints, generator=trainer.generator,
+      spatial_discriminator=trainer.spatial_discriminator,
+      temporal_discriminator=trainer.temporal_discriminator,
+      g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+  run.restore()
+  step_var = common.inner_optimizer(trainer.g_optimizer).iterations
+  start = int(step_var.numpy())
+  guard = common.NonFiniteGuard()
+  callbacks = [guard, common.CheckpointEvery(run, step_var, guard),
+               keras.callbacks.TensorBoard(os.path.join(config.run_dir, "logs"),
+                                           update_freq=max(1, config.checkpoint_every // 4),
+                                           write_graph=False)]
+  every = config.checkpoint_every
+  timings = {}
+  for adversarial, end in ((False, config.warmup_steps), (True, config.train_steps)):
+    begin = int(step_var.numpy())
+    if begin >= end or guard.bad:
+      continue
+    if begin % every:
+      raise ValueError(f"checkpoint at step {begin} is not on the {every}-step grid")
+    trainer.adversarial = adversarial
+    trainer.make_train_function(force=True)
+    dataset = _make_dataset(config, sr_config, degradation, strategy, begin)
+    t0 = time.perf_counter()
+    trainer.fit(dataset, steps_per_epoch=every, epochs=common.epochs_for(end, every),
+                initial_epoch=begin // every, callbacks=callbacks, verbose=config.verbose)
+    steps = int(step_var.numpy()) - begin
+    timings["adversarial" if adversarial else "warmup"] = {
+        "steps": steps, "seconds": time.perf_counter() - t0}
+  if guard.bad:
+    raise common.NonFiniteLossError(
+        f"{guard.bad[0]} became {guard.bad[1]}; stopped, last good checkpoint "
+        f"kept: {run.manager.latest_checkpoint}")
+  return trainer, {"start_step": start, "step": int(step_var.numpy()),
+                   "timings": timings}
+
+
+def _eval_clips(config):
+  scene = synthetic.SceneConfig(image_size=tuple(config.eval_size),
+                                num_frames=config.eval_frames, camera="broadcast")
+  # A seed the training stream never uses: held-back clips.
+  clips = [synthetic.render_clip(scene, seed=config.seed + 10_000, index=k)["frames"]
+           for k in range(config.eval_clips)]
+  return clips, [f"synthetic_{k}" for k in range(config.eval_clips)]
+
+
+def _real_clips(paths, num_frames, scale):
+  clips, names = [], []
+  for path in paths:
+    frames = video_io.read_clip(path, num_frames)
+    h, w = frames.shape[1:3]
+    m = 4 * scale
+    clips.append(frames[:, :h // m * m, :w // m * m])
+    names.append(os.path.basename(path))
+  return clips, names
+
+
+def evaluate_and_export(trainer, config):
+  """Evaluates the EMA generator, exports SavedModel and TFLite, compares
+  them, and writes export/eval_report.json. Returns the report."""
+  generator = trainer.ema_generator()
+  degradation = degrade_lib.DegradationConfig.preset(config.degradation, scale=config.scale)
+  window = generator.input_shape[1]
+  export_dir = os.path.join(config.run_dir, "export")
+  clips, names = _eval_clips(config)
+  report = {"config": {k: v for k, v in dataclasses.asdict(config).items()},
+            "synthetic": sr_eval.evaluate_clips(generator, clips, degradation, names)}
+  if config.real_eval_videos:
+    real, real_names = _real_clips(config.real_eval_videos, config.eval_frames, config.scale)
+    report["real"] = sr_eval.evaluate_clips(generator, real, degradation, real_names)
+  saved = export_lib.export_saved_model(
+      generator, os.path.join(export_dir, "saved_model"), "sr", (window, None, None, 3))
+  h, w = config.export_size
+  representative = []
+  rep_scene = synthetic.SceneConfig(image_size=(h * config.scale, w * config.scale),
+                                    num_frames=window)
+  for k in range(8):
+    hr = synthetic.render_clip(rep_scene, seed=config.seed + 20_000, index=k)["frames"]
+    representative.append(sr_eval.make_lr(hr, degradation, seed=k))
+  tflite = export_lib.export_tflite(generator, os.path.join(export_dir, "tflite"),
+                                    (window, h, w, 3), representative,
+                                    variants=config.tflite_variants)
+  # TFLite against the SavedModel, on held-back windows at the export size.
+  saved_runner = runners.load_runner(saved)
+  held = representative[4:] or representative
+  comparison = {}
+  for variant, path in tflite.items():
+    runner = runners.load_runner(path)
+    psnrs = []
+    for window_frames in held:
+      a, b = saved_runner(window_frames), runner(window_frames)
+      mse = np.mean(np.square(a.astype(np.float64) - b))
+      psnrs.append(100.0 if mse == 0 else 10 * np.log10(255.0**2 / mse))
+    comparison[variant] = {"psnr_vs_saved_model": float(np.mean(psnrs)),
+                           "ops": runner.ops(), "bytes": os.path.getsize(path)}
+    if config.tflite_variants and variant == "int8":
+      comparison[variant]["eval_psnr_y"] = sr_eval.evaluate_clips(
+          path, [c for c in _export_size_clips(config)], degradation,
+          temporal=False)["mean"]["psnr_y"]
+  if "int8" in tflite:
+    comparison["saved_model_eval_psnr_y"] = sr_eval.evaluate_clips(
+        saved, _export_size_clips(config), degradation, temporal=False)["mean"]["psnr_y"]
+  report["tflite"] = comparison
+  report["exports"] = {"saved_model": saved, **{f"tflite_{k}": v for k, v in tflite.items()}}
+  with open(os.path.join(export_dir, "eval_report.json"), "w") as f:
+    json.dump(report, f, indent=2, default=str)
+  return report
+
+
+def _export_size_clips(config):
+  h, w = config.export_size
+  scene = synthetic.SceneConfig(image_size=(h * config.scale, w * config.scale),
+                                num_frames=4, camera="broadcast")
+  return [synthetic.render_clip(scene, seed=config.seed + 10_000, index=k)["frames"]
+          for k in range(2)]
+
+
+def train_sr(config):
+  """Train (resuming if possible), evaluate, export. Returns the report."""
+  trainer, status = train(config)
+  report = evaluate_and_export(trainer, config)
+  report["training"] = status
+  with open(os.path.join(config.run_dir, "export", "eval_report.json"), "w") as f:
+    json.dump(report, f, indent=2, default=str)
+  return report
