@@ -5,7 +5,8 @@
                               batch_size=8)
 
 `data` picks the source everywhere: "synthetic" (rendered on the fly), a
-folder of videos, or TFRecord files (a path or glob ending in .tfrecord).
+folder of videos, one video file, or TFRecord files (a path or glob ending
+in .tfrecord); several, comma-separated, are mixed evenly.
 Every function takes a `tf.distribute.InputContext` (one shard per input
 pipeline; batch sizes are global and divided per replica) and a seed.
 """
@@ -32,6 +33,13 @@ def clip_dataset(data, num_frames, image_size, seed=0, input_context=None,
   `image_size` (height, width).
   """
   image_size = tuple(image_size)
+  if data and "," in data:
+    # Several sources, mixed evenly; each repeats so none runs dry.
+    parts = [clip_dataset(d, num_frames, image_size, seed, input_context,
+                          scene_config, None, start_index, deterministic, stride).repeat()
+             for d in data.split(",") if d]
+    return tf.data.Dataset.sample_from_datasets(parts, seed=seed,
+                                                stop_on_empty_dataset=False)
   if data in ("synthetic", "", None):
     config = scene_config or synthetic.SceneConfig.preset("base")
     config = dataclasses.replace(config, num_frames=num_frames,

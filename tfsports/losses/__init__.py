@@ -53,8 +53,8 @@ def r1_penalty(discriminator, real):
   """R1 (Mescheder et al. 2018): 0.5 * ||grad_x D(x)||^2 on real data, [B]."""
   with tf.GradientTape() as tape:
     tape.watch(real)
-    logits = discriminator(real, training=True)
-  grads = tape.gradient(tf.reduce_sum(logits), real)
+    total = tf.reduce_sum(tf.cast(discriminator(real, training=True), tf.float32))
+  grads = tape.gradient(total, real)
   return 0.5 * tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(real)[0], -1]), 1)
 
 
@@ -68,8 +68,8 @@ def wgan_gp_penalty(discriminator, real, fake, weights):
   interp = real + tf.reshape(weights, shape) * (fake - real)
   with tf.GradientTape() as tape:
     tape.watch(interp)
-    logits = discriminator(interp, training=True)
-  grads = tape.gradient(tf.reduce_sum(logits), interp)
+    total = tf.reduce_sum(tf.cast(discriminator(interp, training=True), tf.float32))
+  grads = tape.gradient(total, interp)
   norm = tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(grads), [tf.shape(real)[0], -1]), 1)
                  + 1e-12)
   return tf.square(norm - 1.0)

@@ -273,3 +273,17 @@ def train_sr(config):
   with open(os.path.join(config.run_dir, "export", "eval_report.json"), "w") as f:
     json.dump(report, f, indent=2, default=str)
   return report
+
+
+def export_run(config):
+  """Re-exports the latest checkpoint of config.run_dir without training."""
+  sr_config = sr_models.SRConfig.preset(config.preset, scale=config.scale)
+  trainer = build_trainer(config, sr_config)
+  run = common.RunDirectory(
+      config.run_dir, config.keep_checkpoints, generator=trainer.generator,
+      spatial_discriminator=trainer.spatial_discriminator,
+      temporal_discriminator=trainer.temporal_discriminator,
+      g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+  if not run.restore():
+    raise FileNotFoundError(f"{config.run_dir}: no checkpoint to export")
+  return evaluate_and_export(trainer, config)

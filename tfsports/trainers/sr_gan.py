@@ -25,6 +25,10 @@ class VideoSRGAN(keras.Model):
     self.window = generator.input_shape[1]
     self.adversarial = False
 
+  def call(self, lr, training=False):
+    """The generator on the first window of lr [B, >=T, h, w, 3]."""
+    return self.generator(lr[:, :self.window], training=training)
+
   def compile(self, g_optimizer, d_optimizer, gan_loss="hinge",
               reconstruction_weight=1.0, adversarial_weight=5e-3,
               temporal_weight=0.5, r1_weight=0.0, d_steps=1, **kwargs):

@@ -1,0 +1,209 @@
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import index_frames
+from tfsports.apps import upscale
+from tfsports.data import video_io
+from tfsports.models import sr as sr_models
+from tfsports.serving import runners
+from tfsports.trainers import common
+from tfsports.trainers import sr
+from tfsports.trainers import sr_gan
+
+TEST = sr.SRTrainConfig.preset_config("test")
+
+
+@pytest.mark.parametrize("scale", [1, 2, 4])
+def test_generator_shapes_and_safe_mode_reload(tmp_path, scale):
+  config = sr_models.SRConfig.preset("tiny", scale=scale)
+  gen = sr_models.build_sr_generator(config)
+  x = tf.random.uniform([2, 3, 6, 10, 3])
+  y = gen(x)
+  assert y.shape == (2, 6 * scale, 10 * scale, 3)
+  assert all(layer.name for layer in gen.layers)
+  path = str(tmp_path / "g.keras")
+  gen.save(path)
+  loaded = keras.saving.load_model(path, safe_mode=True)
+  np.testing.assert_allclose(loaded(x), y, atol=1e-6)
+
+
+def test_discriminators_give_patch_logits():
+  config = sr_models.SRConfig.preset("tiny")
+  assert sr_models.build_spatial_discriminator(config)(tf.zeros([2, 16, 16, 3])).shape == (2, 2, 2, 1)
+  assert sr_models.build_temporal_discriminator(config)(tf.zeros([2, 16, 16, 9])).shape == (2, 2, 2, 1)
+
+
+def test_bad_sr_config():
+  with pytest.raises(ValueError):
+    sr_models.SRConfig(scale=3)
+  with pytest.raises(ValueError):
+    sr_models.SRConfig(num_frames=4)
+
+
+def _step_weights(strategy, batch, init):
+  with strategy.scope():
+    trainer = sr.build_trainer(TEST, sr_models.SRConfig.preset("tiny"))
+  trainer.generator.set_weights(init[0])
+  trainer.spatial_discriminator.set_weights(init[1])
+  trainer.temporal_discriminator.set_weights(init[2])
+  trainer.adversarial = True
+  ds = tf.data.Dataset.from_tensors(batch).repeat(2)
+  trainer.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
+  return trainer.generator.get_weights() + trainer.spatial_discriminator.get_weights()
+
+
+def test_two_replicas_step_like_one():
+  rng = np.random.default_rng(0)
+  lr = rng.uniform(size=(4, 5, 4, 4, 3)).astype(np.float32)
+  hr = rng.uniform(size=(4, 5, 16, 16, 3)).astype(np.float32)
+  config = sr_models.SRConfig.preset("tiny")
+  init = [sr_models.build_sr_generator(config).get_weights(),
+          sr_models.build_spatial_discriminator(config).get_weights(),
+          sr_models.build_temporal_discriminator(config).get_weights()]
+  one = _step_weights(tf.distribute.get_strategy(), (lr, hr), init)
+  two = _step_weights(tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), (lr, hr), init)
+  diff = max(float(np.abs(a - b).max()) for a, b in zip(one, two))
+  moved = max(float(np.abs(a - b).max()) for a, b in zip(one, init[0]))
+  assert moved > 1e-4          # the step did something ...
+  assert diff <= 1e-5          # ... and the same on 2 replicas
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+  cfg = dict(train_steps=6, warmup_steps=2, checkpoint_every=2)
+  whole, _ = sr.train(sr.SRTrainConfig.preset_config("test", run_dir=str(tmp_path / "a"), **cfg))
+  part = sr.SRTrainConfig.preset_config("test", run_dir=str(tmp_path / "b"), **cfg)
+  sr.train(dataclass_replace(part, train_steps=4))
+  resumed, status = sr.train(part)
+  assert status["start_step"] == 4 and status["step"] == 6
+  for a, b in zip(whole.generator.get_weights(), resumed.generator.get_weights()):
+    np.testing.assert_allclose(a, b, atol=1e-6)
+  assert len(os.listdir(tmp_path / "b" / "checkpoints")) > 0
+
+
+def dataclass_replace(config, **changes):
+  import dataclasses
+  return dataclasses.replace(config, **changes)
+
+
+def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
+  run_dir = str(tmp_path / "run")
+  good = sr.SRTrainConfig.preset_config("test", run_dir=run_dir, train_steps=2,
+                                        warmup_steps=2, checkpoint_every=2)
+  sr.train(good)
+  bad = dataclass_replace(good, train_steps=8, warmup_steps=8, g_learning_rate=float("inf"))
+  with pytest.raises(common.NonFiniteLossError, match="ckpt-2"):
+    sr.train(bad)
+  # The kept checkpoint restores to finite weights at step 2.
+  trainer = sr.build_trainer(good, sr_models.SRConfig.preset("tiny"))
+  run = common.RunDirectory(run_dir, generator=trainer.generator,
+                            spatial_discriminator=trainer.spatial_discriminator,
+                            temporal_discriminator=trainer.temporal_discriminator,
+                            g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+  assert run.restore().endswith("ckpt-2")
+  assert all(np.isfinite(w).all() for w in trainer.generator.get_weights())
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+  run_dir = str(tmp_path_factory.mktemp("sr_run"))
+  config = sr.SRTrainConfig.preset_config("test", run_dir=run_dir,
+                                          tflite_variants=("float32", "int8"))
+  return config, sr.train_sr(config)
+
+
+def test_export_layout_and_report(exported):
+  config, report = exported
+  export = os.path.join(config.run_dir, "export")
+  version = os.path.join(export, "saved_model", "sr", "1")
+  assert os.path.exists(os.path.join(version, "saved_model.pb"))
+  assert "name: \"sr\"" in open(os.path.join(export, "saved_model", "models.config")).read()
+  assert os.path.exists(os.path.join(export, "saved_model", "batching_parameters.txt"))
+  warm = os.path.join(version, "assets.extra", "tf_serving_warmup_requests")
+  record = next(iter(tf.data.TFRecordDataset(warm))).numpy()
+  assert record[0] == (6 << 3) | 2 and b"serving_default" in record
+  assert os.path.exists(os.path.join(export, "tflite", "float32.tflite"))
+  assert os.path.exists(os.path.join(export, "eval_report.json"))
+  mean = report["synthetic"]["mean"]
+  assert {"psnr_y", "ssim_y", "tof", "bicubic_psnr_y", "gain_db"} <= set(mean)
+  builtin_only = lambda ops: not any(o.startswith("Flex") or o == "CUSTOM" for o in ops)
+  for variant in ("float32", "int8"):
+    assert builtin_only(report["tflite"][variant]["ops"])
+  # float32 TFLite matches the SavedModel to rounding.
+  assert report["tflite"]["float32"]["psnr_vs_saved_model"] > 45
+
+
+def test_saved_model_serves_uint8_with_dynamic_batch(exported):
+  config, _ = exported
+  path = os.path.join(config.run_dir, "export", "saved_model", "sr", "1")
+  fn = tf.saved_model.load(path).signatures["serving_default"]
+  frames = tf.constant(np.random.default_rng(0).integers(0, 255, (3, 3, 6, 10, 3), np.uint8))
+  out = next(iter(fn(frames=frames).values()))
+  assert out.dtype == tf.uint8 and out.shape == (3, 24, 40, 3)
+  cli = subprocess.run(
+      [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli", "run", "--dir", path,
+       "--tag_set", "serve", "--signature_def", "serving_default",
+       "--input_exprs", "frames=np.zeros((1,3,4,4,3),dtype=np.uint8)"],
+      capture_output=True, text=True, timeout=120)
+  assert cli.returncode == 0, cli.stderr[-2000:]
+  assert "(1, 16, 16, 3)" in cli.stdout or "shape" in cli.stdout
+
+
+def test_tflite_matches_saved_model_on_a_window(exported):
+  config, _ = exported
+  export = os.path.join(config.run_dir, "export")
+  saved = runners.load_runner(os.path.join(export, "saved_model", "sr", "1"))
+  lite = runners.load_runner(os.path.join(export, "tflite", "float32.tflite"))
+  window = np.random.default_rng(1).integers(0, 255, (3, 8, 8, 3), np.uint8)
+  assert np.abs(saved(window).astype(int) - lite(window)).max() <= 1
+  with pytest.raises(runners.ModelMismatchError, match="8x8"):
+    lite(np.zeros((3, 6, 8, 3), np.uint8))
+  with pytest.raises(runners.ModelMismatchError, match="uint8"):
+    lite(np.zeros((3, 8, 8, 3), np.float32))
+
+
+def test_iter_windows_repeats_edges():
+  frames = [np.full((1, 1, 3), i, np.uint8) for i in range(5)]
+  got = [w[:, 0, 0, 0].tolist() for w in runners.iter_windows(frames, 3)]
+  assert got == [[0, 0, 1], [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 4]]
+  got = [w[:, 0, 0, 0].tolist() for w in runners.iter_windows(frames[:1], 5)]
+  assert got == [[0, 0, 0, 0, 0]]
+  got = [w[:, 0, 0, 0].tolist() for w in runners.iter_windows(frames[:2], 5)]
+  assert got == [[0, 0, 0, 1, 1], [0, 0, 1, 1, 1]]
+
+
+def test_upscale_tool_streams_and_refuses_bad_input(exported, tmp_path):
+  config, _ = exported
+  export = os.path.join(config.run_dir, "export")
+  src = tmp_path / "in.mp4"
+  video_io.write_video(src, index_frames(7, 8, 8))
+  out = tmp_path / "out.mp4"
+  for model in (os.path.join(export, "saved_model", "sr", "1"),
+                os.path.join(export, "tflite", "float32.tflite")):
+    assert upscale.upscale_video(str(src), str(out), model) == 7
+    assert video_io.probe(out).num_frames == 7
+    assert video_io.read_frames(out).shape == (7, 32, 32, 3)
+  big = tmp_path / "big.mp4"
+  video_io.write_video(big, index_frames(3, 16, 16))
+  with pytest.raises(runners.ModelMismatchError, match="--resize"):
+    upscale.upscale_video(str(big), str(tmp_path / "x.mp4"),
+                          os.path.join(export, "tflite", "float32.tflite"))
+  assert not (tmp_path / "x.mp4").exists()
+  assert upscale.upscale_video(str(big), str(tmp_path / "y.mp4"),
+                               os.path.join(export, "tflite", "float32.tflite"), resize=True) == 3
+  bad = tmp_path / "bad.mp4"
+  bad.write_text("no")
+  proc = subprocess.run([sys.executable, "-m", "tfsports.apps.upscale", str(bad),
+                         str(tmp_path / "z.mp4"), f"--model={export}/tflite/float32.tflite"],
+                        capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 2
+  assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and str(bad) in proc.stderr
+  proc = subprocess.run([sys.executable, "-m", "tfsports.apps.upscale", str(src),
+                         str(tmp_path / "z.mp4"), "--model=no_such_model"],
+                        capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 2 and "no_such_model" in proc.stderr

@@ -1,0 +1,106 @@
+r"""Upscales (or restores) a video with a super-resolution model.
+
+    python -m tfsports.apps.upscale IN.mp4 OUT.mp4 [--model=tiny_x4]
+    python -m tfsports.apps.upscale --list_models
+
+--model takes a SavedModel directory, a .tflite file or a bundled preset
+name. Frames stream through in constant memory for any length; the first
+and last frames of the window are repeated at the ends. A bad input file or
+a model that does not fit the video gets a one-line error and exit status 2.
+"""
+
+import os
+import sys
+
+from absl import app
+from absl import flags
+import cv2
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", "tiny_x4", "SavedModel dir, .tflite file or preset name.")
+flags.DEFINE_bool("list_models", False, "List the bundled presets and exit.")
+flags.DEFINE_bool("resize", False, "Resize input frames to a fixed-shape model's size.")
+flags.DEFINE_integer("crf", 18, "H.264 quality of the output (lower is better).")
+flags.DEFINE_integer("threads", 2, "TFLite threads.")
+flags.DEFINE_bool("progress", True, "Show progress on stderr.")
+
+PRESET_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "presets")
+
+
+def list_presets():
+  """{name: directory} of the bundled super-resolution presets."""
+  if not os.path.isdir(PRESET_DIR):
+    return {}
+  return {name: os.path.join(PRESET_DIR, name) for name in sorted(os.listdir(PRESET_DIR))
+          if os.path.isdir(os.path.join(PRESET_DIR, name, "saved_model"))}
+
+
+def resolve_model(model):
+  presets = list_presets()
+  if model in presets:
+    return os.path.join(presets[model], "saved_model")
+  if not os.path.exists(model):
+    raise FileNotFoundError(
+        f"{model}: no such model file, directory or preset "
+        f"(presets: {', '.join(presets) or 'none'})")
+  return model
+
+
+def upscale_video(in_path, out_path, model="tiny_x4", resize=False, crf=18,
+                  num_threads=2, progress=False):
+  """Streams `in_path` through the model into an H.264 `out_path`.
+
+  Returns the number of frames written. Raises `VideoReadError` for a bad
+  input and `ModelMismatchError` for a model that does not fit it; the output
+  file only appears when the whole video went through.
+  """
+  from tfsports.data import video_io
+  from tfsports.serving import runners
+  info = video_io.probe(in_path)
+  runner = runners.load_runner(resolve_model(model), num_threads=num_threads)
+  size = runner.input_size
+  frames = video_io.iter_frames(in_path)
+  if None not in size and (info.height, info.width) != size:
+    if not resize:
+      raise runners.ModelMismatchError(
+          f"the model takes {size[1]}x{size[0]} frames and {in_path} is "
+          f"{info.width}x{info.height}; pass --resize or use a SavedModel")
+    frames = (cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+              for f in frames)
+  n = 0
+  with video_io.VideoWriter(out_path, fps=info.fps or 25.0, crf=crf) as writer:
+    for window in runners.iter_windows(frames, runner.window):
+      writer.write(runner(window))
+      n += 1
+      if progress:
+        print(f"\r{n}/{info.num_frames} frames", end="", file=sys.stderr, flush=True)
+  if progress:
+    print(file=sys.stderr)
+  return n
+
+
+def main(argv):
+  from tfsports.data import video_io
+  from tfsports.serving import runners
+  if FLAGS.list_models:
+    for name, path in list_presets().items():
+      print(f"{name}\t{path}")
+    return 0
+  if len(argv) != 3:
+    print("usage: python -m tfsports.apps.upscale IN.mp4 OUT.mp4 [--model=...]",
+          file=sys.stderr)
+    return 2
+  try:
+    n = upscale_video(argv[1], argv[2], FLAGS.model, FLAGS.resize, FLAGS.crf,
+                      FLAGS.threads, FLAGS.progress)
+  except (video_io.VideoReadError, runners.ModelMismatchError, FileNotFoundError,
+          ValueError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  print(f"wrote {n} frames to {argv[2]}")
+  return 0
+
+
+if __name__ == "__main__":
+  app.run(lambda argv: sys.exit(main(argv)))
