@@ -141,6 +141,8 @@ def train(config):
   stops and the last good checkpoint is kept.
   """
   common.set_precision(config.mixed_precision)
+  # Seeded initialisation: a run and its resumed twin start from the same weights.
+  keras.utils.set_random_seed(config.seed)
   strategy = common.make_strategy(config.strategy)
   sr_config = sr_models.SRConfig.preset(config.preset, scale=config.scale)
   degradation = degrade_lib.DegradationConfig.preset(config.degradation,
@@ -153,6 +155,10 @@ def train(config):
       temporal_discriminator=trainer.temporal_discriminator,
       g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
   run.restore()
+  # The configured learning rates win over the checkpointed ones, so a
+  # resumed run can be given new rates.
+  common.inner_optimizer(trainer.g_optimizer).learning_rate = config.g_learning_rate
+  common.inner_optimizer(trainer.d_optimizer).learning_rate = config.d_learning_rate
   step_var = common.inner_optimizer(trainer.g_optimizer).iterations
   start = int(step_var.numpy())
   guard = common.NonFiniteGuard()
