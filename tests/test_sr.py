@@ -101,10 +101,7 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
     sr.train(bad)
   # The kept checkpoint restores to finite weights at step 2.
   trainer = sr.build_trainer(good, sr_models.SRConfig.preset("tiny"))
-  run = common.RunDirectory(run_dir, generator=trainer.generator,
-                            spatial_discriminator=trainer.spatial_discriminator,
-                            temporal_discriminator=trainer.temporal_discriminator,
-                            g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+  run = sr.run_directory(trainer, good)
   assert run.restore().endswith("ckpt-2")
   assert all(np.isfinite(w).all() for w in trainer.generator.get_weights())
 

@@ -134,6 +134,15 @@ def build_trainer(config, sr_config):
   return trainer
 
 
+def run_directory(trainer, config):
+  """The run directory's checkpoints of every network and optimizer."""
+  return common.RunDirectory(
+      config.run_dir, config.keep_checkpoints, generator=trainer.generator,
+      spatial_discriminator=trainer.spatial_discriminator,
+      temporal_discriminator=trainer.temporal_discriminator,
+      g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+
+
 def train(config):
   """Trains (or resumes) in config.run_dir; returns (trainer, status dict).
 
@@ -149,11 +158,7 @@ def train(config):
                                                      scale=config.scale)
   with strategy.scope():
     trainer = build_trainer(config, sr_config)
-  run = common.RunDirectory(
-      config.run_dir, config.keep_checkpoints, generator=trainer.generator,
-      spatial_discriminator=trainer.spatial_discriminator,
-      temporal_discriminator=trainer.temporal_discriminator,
-      g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+  run = run_directory(trainer, config)
   run.restore()
   # The configured learning rates win over the checkpointed ones, so a
   # resumed run can be given new rates.
@@ -285,11 +290,7 @@ def export_run(config):
   """Re-exports the latest checkpoint of config.run_dir without training."""
   sr_config = sr_models.SRConfig.preset(config.preset, scale=config.scale)
   trainer = build_trainer(config, sr_config)
-  run = common.RunDirectory(
-      config.run_dir, config.keep_checkpoints, generator=trainer.generator,
-      spatial_discriminator=trainer.spatial_discriminator,
-      temporal_discriminator=trainer.temporal_discriminator,
-      g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+  run = run_directory(trainer, config)
   if not run.restore():
     raise FileNotFoundError(f"{config.run_dir}: no checkpoint to export")
   return evaluate_and_export(trainer, config)
