@@ -25,18 +25,20 @@ from tfsports.data import tfrecord
 
 def clip_dataset(data, num_frames, image_size, seed=0, input_context=None,
                  scene_config=None, num_clips=None, start_index=0,
-                 deterministic=True, stride=1):
+                 deterministic=True, stride=1, native_video=False):
   """Clips from `data` (see module doc); elements as in `sources`.
 
   Synthetic clips use `scene_config` (default: the "base" preset) with
   `num_frames` and `image_size` applied; video frames are resized to
-  `image_size` (height, width).
+  `image_size` (height, width), or kept at their own size with
+  `native_video` (frames [T, None, None, 3]: crop before batching).
   """
   image_size = tuple(image_size)
   if data and "," in data:
     # Several sources, mixed evenly; each repeats so none runs dry.
     parts = [clip_dataset(d, num_frames, image_size, seed, input_context,
-                          scene_config, None, start_index, deterministic, stride).repeat()
+                          scene_config, None, start_index, deterministic, stride,
+                          native_video).repeat()
              for d in data.split(",") if d]
     return tf.data.Dataset.sample_from_datasets(parts, seed=seed,
                                                 stop_on_empty_dataset=False)
@@ -48,15 +50,16 @@ def clip_dataset(data, num_frames, image_size, seed=0, input_context=None,
                                    start_index=start_index,
                                    input_context=input_context,
                                    deterministic=deterministic)
+  video_size = None if native_video else image_size
   if ".tfrecord" in os.fspath(data) or "*" in os.fspath(data):
-    return tfrecord.tfrecord_clips(data, num_frames, image_size,
+    return tfrecord.tfrecord_clips(data, num_frames, video_size,
                                    input_context=input_context,
                                    deterministic=deterministic)
   if os.path.isfile(data):
     paths, labels = [data], [-1]
   else:
     paths, labels, _ = sources.list_videos(data)
-  return sources.video_clips(paths, labels, num_frames, image_size, stride=stride,
+  return sources.video_clips(paths, labels, num_frames, video_size, stride=stride,
                              input_context=input_context,
                              deterministic=deterministic)
 
@@ -101,9 +104,17 @@ def sr_pairs(clip, degradation, patch_size, seed):
 
 
 def sr_batches(clips, degradation, patch_size, batch_size, seed=0,
-               input_context=None, shuffle_buffer=0, repeat=True):
-  """Batches of (lr float32 [B, T, p, p, 3], hr float32 [B, T, ps, ps, 3])."""
+               input_context=None, shuffle_buffer=0, repeat=True, crops_per_clip=1):
+  """Batches of (lr float32 [B, T, p, p, 3], hr float32 [B, T, ps, ps, 3]).
+
+  `crops_per_clip` > 1 takes several random crops of each decoded clip,
+  which pays for decoding large real footage once.
+  """
   ds = _seeds(clips, seed, input_context)
+  if crops_per_clip > 1:
+    ds = ds.flat_map(lambda s, c: tf.data.Dataset.from_tensors(c).repeat(
+        crops_per_clip).enumerate().map(
+            lambda j, clip: (s * 1000003 + j, clip)))
   ds = ds.map(lambda s, c: sr_pairs(c, degradation, patch_size, s),
               num_parallel_calls=tf.data.AUTOTUNE)
   return _finish(ds, batch_size, input_context, shuffle_buffer, seed, repeat)

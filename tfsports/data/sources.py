@@ -164,7 +164,7 @@ def video_clips(paths, labels, num_frames, image_size, stride=1, hop=None,
   skipped (clips before the damage are kept); the pipeline goes on.
 
   Returns: a `tf.data.Dataset` of clips, frames uint8 [T, H, W, 3] resized
-  to `image_size` (height, width).
+  to `image_size` (height, width), or at each file's own size if None.
   """
   paths = [os.fspath(p) for p in paths]
   if len(paths) != len(labels):
@@ -176,12 +176,12 @@ def video_clips(paths, labels, num_frames, image_size, stride=1, hop=None,
     path = path.decode()
     try:
       for frames in video_io.iter_clips(path, num_frames, stride=stride, hop=hop,
-                                        size=tuple(image_size)):
+                                        size=tuple(image_size) if image_size else None):
         yield (frames, np.int32(label)) + tuple(empty[k] for k in keys)
     except video_io.VideoReadError as e:
       logging.warning("skipping the rest of %s", e)
 
-  height, width = image_size
+  height, width = image_size or (None, None)
   signature = (tf.TensorSpec([num_frames, height, width, 3], tf.uint8),
                tf.TensorSpec([], tf.int32)) + tuple(
                    tf.TensorSpec(_FIELDS[k][1](num_frames, max_objects),

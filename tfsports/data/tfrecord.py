@@ -143,12 +143,12 @@ def parse_clip(serialized, num_frames, image_size, max_objects=sources.MAX_OBJEC
   """Parses one record into a clip (see `sources`), in graph.
 
   Returns frames uint8 [T, H, W, 3] and every label, objects padded to
-  `max_objects`.
+  `max_objects`. `image_size` None leaves H and W to the stored JPEGs.
   """
   context, seq = tf.io.parse_single_sequence_example(
       serialized, context_features=_CONTEXT, sequence_features=_SEQUENCE)
   T = num_frames
-  height, width = image_size
+  height, width = image_size or (None, None)
   frames = tf.map_fn(
       lambda b: tf.io.decode_jpeg(b, channels=3, dct_method="INTEGER_FAST"),
       seq["frames"], fn_output_signature=tf.TensorSpec([None, None, 3], tf.uint8))
@@ -169,7 +169,7 @@ def parse_clip(serialized, num_frames, image_size, max_objects=sources.MAX_OBJEC
       "ball_visible": tf.cast(seq["ball_visible"][:, 0], tf.bool),
       "pitch_size": context["pitch_size"],
   }
-  return sources._set_shapes(out, T, image_size, max_objects)
+  return sources._set_shapes(out, T, (height, width), max_objects)
 
 
 def tfrecord_clips(pattern, num_frames, image_size, input_context=None,

@@ -100,13 +100,37 @@ def export_saved_model(model, export_dir, name, input_shape, version=1):
   return path
 
 
+def _int8_converter(model, input_shape, representative, tmp):
+  """Full-int8 conversion of the float core (no uint8<->float wrappers,
+  whose quantisation loses the picture) with uint8 tensors at both ends: the
+  input's scale is 1/255 with zero point 0, so camera frames go in as they
+  are; the output is dequantised by its (scale, zero point), as
+  `runners.TFLiteRunner` does."""
+  if representative is None:
+    raise ValueError("int8 export needs representative inputs")
+  frames = keras.Input(tuple(input_shape), batch_size=1, name="frames")
+  core = keras.Model(frames, model(frames), name=f"{model.name}_core")
+  path = os.path.join(tmp, "core")
+  core.export(path, format="tf_saved_model", verbose=False)
+  samples = [(np.asarray(r, np.float32) / 255.0)[None] for r in representative]
+  converter = tf.lite.TFLiteConverter.from_saved_model(path)
+  converter.optimizations = [tf.lite.Optimize.DEFAULT]
+  converter.representative_dataset = lambda: ([s] for s in samples)
+  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+  converter.inference_input_type = tf.uint8
+  converter.inference_output_type = tf.uint8
+  return converter
+
+
 def export_tflite(model, out_dir, input_shape, representative=None,
                   variants=TFLITE_VARIANTS):
   """Converts `model` at fixed batch 1 and `input_shape` into TFLite files.
 
   representative: an iterable of uint8 arrays of `input_shape` for int8
   calibration (needed for "int8"). Conversion is restricted to builtin ops,
-  so it fails rather than falling back to Select TF ops.
+  so it fails rather than falling back to Select TF ops. Every variant takes
+  uint8 frames; float32/float16/dynamic return uint8 frames, int8 returns
+  quantised uint8 to dequantise with the output's (scale, zero point).
   Returns {variant: path}.
   """
   serving = build_serving_model(model, input_shape)
@@ -126,12 +150,7 @@ def export_tflite(model, out_dir, input_shape, representative=None,
       elif variant == "dynamic":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
       elif variant == "int8":
-        if representative is None:
-          raise ValueError("int8 export needs representative inputs")
-        samples = [np.asarray(r, np.uint8)[None] for r in representative]
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([s] for s in samples)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter = _int8_converter(model, input_shape, representative, tmp)
       elif variant != "float32":
         raise ValueError(f"unknown TFLite variant {variant!r}")
       path = os.path.join(out_dir, f"{variant}.tflite")

@@ -87,9 +87,23 @@ class TFLiteRunner:
 
   def __call__(self, window):
     _check(window, self.window, self.input_size)
-    self.interpreter.set_tensor(self.input["index"], window[None].astype(self.input["dtype"]))
+    x = window[None]
+    scale, zero = self.input["quantization"]
+    if self.input["dtype"] == np.float32:
+      x = x.astype(np.float32) / 255.0
+    elif scale and not (abs(scale * 255.0 - 1.0) < 1e-6 and zero == 0):
+      x = np.clip(np.round(x / 255.0 / scale + zero), 0, 255).astype(self.input["dtype"])
+    self.interpreter.set_tensor(self.input["index"], x)
     self.interpreter.invoke()
-    return self.interpreter.get_tensor(self.output["index"])[0]
+    y = self.interpreter.get_tensor(self.output["index"])[0]
+    scale, zero = self.output["quantization"]
+    if scale:    # quantised output of a float [0, 1] model
+      y = (y.astype(np.float32) - zero) * scale * 255.0
+    elif y.dtype != np.uint8:
+      y = y * 255.0
+    else:
+      return y
+    return np.clip(np.round(y), 0, 255).astype(np.uint8)
 
 
 def _check(window, length, size):

@@ -40,12 +40,13 @@ class SRTrainConfig:
   scale: int = 4
   data: str = "synthetic"
   run_dir: str = "runs/sr"
-  train_steps: int = 600
-  warmup_steps: int = 300
+  train_steps: int = 2000
+  warmup_steps: int = 1200
   batch_size: int = 8
   patch_size: int = 24
   image_size: tuple = (128, 128)
   degradation: str = "light"
+  crops_per_clip: int = 4
   g_learning_rate: float = 1e-3
   d_learning_rate: float = 2e-4
   gan_loss: str = "hinge"
@@ -80,6 +81,7 @@ TRAIN_PRESETS = {
                           g_learning_rate=2e-4, ema_momentum=0.999),
     # For tests: seconds on a CPU.
     "test": SRTrainConfig(train_steps=4, warmup_steps=2, batch_size=2, patch_size=4,
+                          crops_per_clip=1,
                           image_size=(16, 16), checkpoint_every=2, eval_clips=1,
                           eval_size=(16, 16), eval_frames=4, export_size=(8, 8),
                           tflite_variants=("float32",), verbose=0),
@@ -88,12 +90,15 @@ TRAIN_PRESETS = {
 
 def _make_dataset(config, sr_config, degradation, strategy, skip_steps):
   def fn(input_context):
+    # Real footage is cropped at its own resolution: resizing it first would
+    # teach the model a different degradation from the one it will meet.
     clips = pipelines.clip_dataset(config.data, sr_config.num_frames + 2,
                                    config.image_size, seed=config.seed,
-                                   input_context=input_context)
+                                   input_context=input_context, native_video=True)
     ds = pipelines.sr_batches(clips, degradation, config.patch_size,
                               config.batch_size, seed=config.seed,
-                              input_context=input_context)
+                              input_context=input_context,
+                              crops_per_clip=config.crops_per_clip)
     return ds.skip(skip_steps)
   return strategy.distribute_datasets_from_function(fn)
 
@@ -115,7 +120,8 @@ class SampleImages(keras.callbacks.Callback):
     strip = tf.concat([tf.clip_by_value(base, 0, 1), out, centre], axis=2)
     with self.writer.as_default():
       tf.summary.image("bicubic|output|target", strip,
-                       step=int(self.model.g_optimizer.iterations.numpy()), max_outputs=2)
+                       step=int(common.inner_optimizer(self.model.g_optimizer).iterations.numpy()),
+                       max_outputs=2)
 
 
 def build_trainer(config, sr_config):
@@ -171,6 +177,12 @@ def train(config):
                keras.callbacks.TensorBoard(os.path.join(config.run_dir, "logs"),
                                            update_freq=max(1, config.checkpoint_every // 4),
                                            write_graph=False)]
+  sample_lr, sample_hr = next(iter(pipelines.sr_batches(
+      pipelines.clip_dataset("synthetic", sr_config.num_frames + 2, config.image_size,
+                             seed=config.seed + 30_000, num_clips=2),
+      degradation, config.patch_size, 2, repeat=False)))
+  callbacks.append(SampleImages(os.path.join(config.run_dir, "logs"), sample_lr,
+                                sample_hr, config.scale))
   every = config.checkpoint_every
   timings = {}
   for adversarial, end in ((False, config.warmup_steps), (True, config.train_steps)):
