@@ -206,3 +206,13 @@ def test_upscale_tool_streams_and_refuses_bad_input(exported, tmp_path):
                          str(tmp_path / "z.mp4"), "--model=no_such_model"],
                         capture_output=True, text=True, timeout=120)
   assert proc.returncode == 2 and "no_such_model" in proc.stderr
+
+
+@pytest.mark.parametrize("scale", [2, 4])
+def test_generator_is_a_residual_over_bilinear(scale):
+  gen = sr_models.build_sr_generator(sr_models.SRConfig.preset("tiny", scale=scale))
+  conv = gen.get_layer("upsample_conv")
+  conv.set_weights([np.zeros_like(w) for w in conv.get_weights()])
+  x = tf.random.uniform([1, 3, 7, 9, 3])
+  want = tf.image.resize(x[:, 1], (7 * scale, 9 * scale), "bilinear")
+  np.testing.assert_allclose(gen(x), want, atol=1e-6)

@@ -77,22 +77,46 @@ class ToUint8(keras.layers.Layer):
     return keras.KerasTensor(x.shape, dtype="uint8")
 
 
+def bilinear_subpixel_kernel(scale, channels=3):
+  """A fixed 3x3 conv kernel [3, 3, C, C*s*s] whose output, rearranged by
+  depth_to_space(s), is the bilinear (half-pixel) upscale of its input."""
+  import numpy as np
+  taps = np.zeros((scale, 3))
+  for a in range(scale):
+    o = (a + 0.5) / scale - 0.5
+    if o < 0:
+      taps[a, 0], taps[a, 1] = -o, 1 + o
+    else:
+      taps[a, 1], taps[a, 2] = 1 - o, o
+  kernel = np.zeros((3, 3, channels, channels * scale * scale), np.float32)
+  for dy in range(scale):
+    for dx in range(scale):
+      w = np.outer(taps[dy], taps[dx])
+      for c in range(channels):
+        kernel[:, :, c, (dy * scale + dx) * channels + c] = w
+  return kernel
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class BilinearUpsample(keras.layers.Layer):
-  """Bilinear upscaling by an integer factor (TFLite RESIZE_BILINEAR), for
-  any spatial size, static or dynamic."""
+class BilinearSubpixel(keras.layers.Layer):
+  """Bilinear upscaling expressed at low resolution: [B, h, w, C] ->
+  [B, h, w, C*s*s], to be added to a sub-pixel residual before one
+  depth_to_space. Keeps every full-resolution op but one out of the model,
+  which is what a CPU spends its time on. Borders replicate, as resize does."""
 
   def __init__(self, scale, **kwargs):
     super().__init__(**kwargs)
     self.scale = scale
 
+  def build(self, shape):
+    self.kernel = tf.constant(bilinear_subpixel_kernel(self.scale, shape[-1]))
+
   def call(self, x):
-    size = tf.shape(x)[1:3] * self.scale
-    return tf.cast(tf.image.resize(x, size, method="bilinear"), x.dtype)
+    padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+    return tf.nn.conv2d(tf.cast(padded, self.kernel.dtype), self.kernel, 1, "VALID")
 
   def compute_output_shape(self, shape):
-    mul = lambda d: None if d is None else d * self.scale
-    return (shape[0], mul(shape[1]), mul(shape[2]), shape[3])
+    return tuple(shape[:3]) + (shape[3] * self.scale * self.scale,)
 
   def get_config(self):
     return {**super().get_config(), "scale": self.scale}

@@ -52,18 +52,24 @@ def apply_residual_block(x, filters, name):
   return keras.layers.Add(name=f"{name}_add")([x, y])
 
 
-def apply_upsample_block(x, scale, name):
-  """Sub-pixel upsampling to RGB: conv to 3*s*s channels, then depth_to_space."""
+def apply_upsample_block(x, centre, scale, name):
+  """Sub-pixel upsampling to RGB: a conv to 3*s*s channels plus the bilinear
+  upscale of the centre frame in the same sub-pixel layout, then one
+  depth_to_space, so the only full-resolution op is the rearrangement."""
   if scale == 1:
-    return apply_conv(x, 3, f"{name}_conv")
-  x = apply_conv(x, 3 * scale * scale, f"{name}_conv")
-  return layers.DepthToSpace(scale, name=f"{name}_depth_to_space")(x)
+    residual = apply_conv(x, 3, f"{name}_conv")
+    return keras.layers.Add(name="output")([centre, residual])
+  residual = apply_conv(x, 3 * scale * scale, f"{name}_conv")
+  base = layers.BilinearSubpixel(scale, name=f"{name}_bilinear")(centre)
+  x = keras.layers.Add(name=f"{name}_add")([base, residual])
+  return layers.DepthToSpace(scale, name="output")(x)
 
 
 def build_sr_generator(config, image_size=(None, None)):
   """Window float32 [B, T, h, w, 3] in [0, 1] -> frame [B, h*s, w*s, 3].
 
-  `image_size` fixes (h, w) for export; None keeps it dynamic.
+  The output is a learned residual over bilinear upscaling of the centre
+  frame. `image_size` fixes (h, w) for export; None keeps it dynamic.
   """
   h, w = image_size
   frames = keras.Input((config.num_frames, h, w, 3), name="frames")
@@ -75,12 +81,7 @@ def build_sr_generator(config, image_size=(None, None)):
     x = apply_residual_block(x, config.filters, f"block{i}")
   x = apply_conv(x, config.filters, "body_out")
   x = keras.layers.Add(name="body_skip")([x, skip])
-  residual = apply_upsample_block(x, config.scale, "upsample")
-  if config.scale > 1:
-    base = layers.BilinearUpsample(config.scale, name="base_upsample")(centre)
-  else:
-    base = centre
-  out = keras.layers.Add(name="output")([base, residual])
+  out = apply_upsample_block(x, centre, config.scale, "upsample")
   return keras.Model(frames, out, name="sr_generator")
 
 
