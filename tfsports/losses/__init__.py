@@ -107,3 +107,25 @@ def temporal_consistency_loss(target_frames, predicted_frames):
   target_diff = target_frames[:, 1:] - target_frames[:, :-1]
   predicted_diff = predicted_frames[:, 1:] - predicted_frames[:, :-1]
   return _per_example(tf.abs(target_diff - predicted_diff))
+
+
+def batch_hard_triplet_loss(labels, embeddings, margin=0.2):
+  """Batch-hard triplet loss (Hermans et al. 2017), per example [B].
+
+  For each anchor: the farthest same-label example and the nearest
+  other-label example in the batch; max(d_pos - d_neg + margin, 0) with
+  Euclidean distances. Anchors without a positive or a negative give 0.
+  """
+  labels = tf.reshape(labels, [-1])
+  e = tf.cast(embeddings, tf.float32)
+  sq = tf.reduce_sum(tf.square(e), 1)
+  d2 = sq[:, None] - 2.0 * tf.matmul(e, e, transpose_b=True) + sq[None, :]
+  d = tf.sqrt(tf.maximum(d2, 1e-12))
+  same = tf.equal(labels[:, None], labels[None, :])
+  eye = tf.eye(tf.shape(labels)[0], dtype=tf.bool)
+  pos_mask = tf.logical_and(same, tf.logical_not(eye))
+  neg_mask = tf.logical_not(same)
+  hardest_pos = tf.reduce_max(tf.where(pos_mask, d, 0.0), 1)
+  hardest_neg = tf.reduce_min(tf.where(neg_mask, d, 1e9), 1)
+  valid = tf.logical_and(tf.reduce_any(pos_mask, 1), tf.reduce_any(neg_mask, 1))
+  return tf.where(valid, tf.nn.relu(hardest_pos - hardest_neg + margin), 0.0)

@@ -1,0 +1,161 @@
+"""Athlete recognition recipe: team, jersey number and re-identification
+embedding from player crops; evaluation on held-back scenes; export.
+
+    RUN_DIR/export/saved_model/athlete/1/     crops uint8 -> team, tens, units, embedding
+    RUN_DIR/export/tflite/athlete_float32.tflite
+    RUN_DIR/export/eval_report.json           team / number accuracy, rank-1 re-ID
+"""
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfsports import losses as losses_lib
+from tfsports.data import crops as crops_lib
+from tfsports.data import synthetic
+from tfsports.models import athlete as athlete_models
+from tfsports.trainers import common
+
+
+@dataclasses.dataclass(frozen=True)
+class AthleteTrainConfig:
+  preset: str = "tiny"
+  run_dir: str = "runs/athlete_tiny"
+  train_steps: int = 1500
+  batch_size: int = 64
+  learning_rate: float = 1e-3
+  triplet_weight: float = 1.0
+  checkpoint_every: int = 100
+  seed: int = 0
+  eval_clips: int = 30
+  verbose: int = 1
+
+  @classmethod
+  def preset_config(cls, name, **changes):
+    return dataclasses.replace(TRAIN_PRESETS[name], **changes)
+
+
+TRAIN_PRESETS = {
+    "tiny": AthleteTrainConfig(),
+    "test": AthleteTrainConfig(preset="test", train_steps=4, batch_size=8,
+                               checkpoint_every=2, eval_clips=2, verbose=0),
+}
+
+
+class TripletLoss(keras.losses.Loss):
+  """Batch-hard triplet loss on identity labels, as a Keras loss."""
+
+  def __init__(self, margin=0.2, name="triplet", **kwargs):
+    super().__init__(name=name, **kwargs)
+    self.margin = margin
+
+  def call(self, y_true, y_pred):
+    return losses_lib.batch_hard_triplet_loss(y_true, y_pred, self.margin)
+
+
+def _to_targets(crop, labels):
+  return crop, {"team": labels["team"], "tens": labels["tens"], "units": labels["units"],
+                "embedding": labels["identity"]}
+
+
+def train(config):
+  keras.utils.set_random_seed(config.seed)
+  model_config = athlete_models.AthleteConfig.preset(config.preset)
+  model = athlete_models.build_athlete_model(model_config)
+  ce = lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+  model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
+                loss={"team": ce(), "tens": ce(), "units": ce(), "embedding": TripletLoss()},
+                loss_weights={"team": 1.0, "tens": 1.0, "units": 1.0,
+                              "embedding": config.triplet_weight})
+  model.optimizer.build(model.trainable_variables)
+  run = common.RunDirectory(config.run_dir, model=model, optimizer=model.optimizer)
+  run.restore()
+  step_var = model.optimizer.iterations
+  begin = int(step_var.numpy())
+  guard = common.NonFiniteGuard()
+  if begin < config.train_steps:
+    # Shuffling over a few scenes' crops mixes scenes yet keeps each player
+    # several times per batch, which the triplet loss needs.
+    ds = (crops_lib.athlete_examples(model_config.crop_size, seed=config.seed)
+          .shuffle(8 * config.batch_size, seed=config.seed)
+          .map(_to_targets).batch(config.batch_size, drop_remainder=True)
+          .skip(begin).prefetch(tf.data.AUTOTUNE))
+    every = config.checkpoint_every
+    model.fit(ds, steps_per_epoch=every, epochs=common.epochs_for(config.train_steps, every),
+              initial_epoch=begin // every,
+              callbacks=[guard, common.CheckpointEvery(run, step_var, guard)],
+              verbose=config.verbose)
+  if guard.bad:
+    raise common.NonFiniteLossError(f"{guard.bad[0]} became {guard.bad[1]}")
+  return model
+
+
+def evaluate(model, config):
+  """Team and number accuracy over held-back scenes' crops, and rank-1
+  re-identification: each player in a scene's first frame is matched to the
+  nearest embedding among the players in its last frame."""
+  model_config = athlete_models.AthleteConfig.preset(config.preset)
+  team_hits, number_hits, number_total, reid_hits, reid_total, n = 0, 0, 0, 0, 0, 0
+  for k in range(config.eval_clips):
+    clip = synthetic.render_clip(crops_lib.CROP_SCENE, seed=config.seed + 10_000, index=k)
+    c = crops_lib.player_crops(clip, model_config.crop_size)
+    if not len(c["crops"]):
+      continue
+    out = model.predict(c["crops"], verbose=0, batch_size=128)
+    team = out["team"].argmax(-1)
+    number = out["tens"].argmax(-1) * 10 + out["units"].argmax(-1)
+    team_hits += int((team == c["team"]).sum())
+    n += len(team)
+    players = c["jersey"] > 0
+    number_hits += int((number[players] == c["jersey"][players]).sum())
+    number_total += int(players.sum())
+    first, last = c["frame"] == c["frame"].min(), c["frame"] == c["frame"].max()
+    if c["frame"].min() == c["frame"].max():
+      continue
+    gallery_ids = c["track_id"][last]
+    gallery = out["embedding"][last]
+    for q, tid in zip(out["embedding"][first], c["track_id"][first]):
+      if tid not in gallery_ids:
+        continue
+      nearest = gallery_ids[np.argmin(np.sum((gallery - q) ** 2, -1))]
+      reid_hits += int(nearest == tid)
+      reid_total += 1
+  return {"team_accuracy": team_hits / max(n, 1),
+          "number_accuracy": number_hits / max(number_total, 1),
+          "reid_rank1": reid_hits / max(reid_total, 1),
+          "num_crops": n, "num_reid_queries": reid_total}
+
+
+def export(model, export_dir):
+  base = os.path.join(export_dir, "saved_model", "athlete")
+  path = os.path.join(base, "1")
+  if os.path.exists(path):
+    shutil.rmtree(path)
+  os.makedirs(base, exist_ok=True)
+  model.export(path, format="tf_saved_model", verbose=False)
+  h, w = model.input_shape[1:3]
+  os.makedirs(os.path.join(export_dir, "tflite"), exist_ok=True)
+  lite = os.path.join(export_dir, "tflite", "athlete_float32.tflite")
+  with tempfile.TemporaryDirectory() as tmp:
+    model.export(tmp, format="tf_saved_model", verbose=False,
+                 input_signature=[tf.TensorSpec([1, h, w, 3], tf.uint8, name="crops")])
+    converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    with open(lite, "wb") as f:
+      f.write(converter.convert())
+  return {"saved_model": path, "tflite_float32": lite}
+
+
+def train_athlete(config):
+  model = train(config)
+  report = {"config": dataclasses.asdict(config), "eval": evaluate(model, config),
+            "exports": export(model, os.path.join(config.run_dir, "export"))}
+  with open(os.path.join(config.run_dir, "export", "eval_report.json"), "w") as f:
+    json.dump(report, f, indent=2)
+  return report
