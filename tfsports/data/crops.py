@@ -11,14 +11,14 @@ from tfsports.data import synthetic
 def player_crops(clip, crop_size=(48, 24), min_height=24, min_visibility=0.7):
   """Crops every clearly visible person in every frame of a rendered clip.
 
-  Returns a dict: crops uint8 [N, h, w, 3]; team, jersey, track_id, frame
-  int32 [N]. People smaller than `min_height` pixels (numbers unreadable) or
+  Returns a dict: crops uint8 [N, h, w, 3]; team, kit, jersey, track_id,
+  frame int32 [N]. People smaller than `min_height` pixels (numbers unreadable) or
   less than `min_visibility` visible are left out.
   """
   h, w = crop_size
   frames = clip["frames"]
   H, W = frames.shape[1:3]
-  out = {"crops": [], "team": [], "jersey": [], "track_id": [], "frame": []}
+  out = {"crops": [], "team": [], "kit": [], "jersey": [], "track_id": [], "frame": []}
   for t in range(len(frames)):
     for i in range(len(clip["track_ids"])):
       x, y, bw, bh = clip["boxes"][t, i]
@@ -31,14 +31,15 @@ def player_crops(clip, crop_size=(48, 24), min_height=24, min_visibility=0.7):
       out["crops"].append(cv2.resize(frames[t, y0:y1, x0:x1], (w, h),
                                      interpolation=cv2.INTER_AREA))
       out["team"].append(clip["teams"][i])
+      out["kit"].append(clip["kits"][i])
       out["jersey"].append(clip["jerseys"][i])
       out["track_id"].append(clip["track_ids"][i])
       out["frame"].append(t)
   if not out["crops"]:
     return {"crops": np.zeros((0, h, w, 3), np.uint8),
-            **{k: np.zeros((0,), np.int32) for k in ("team", "jersey", "track_id", "frame")}}
+            **{k: np.zeros((0,), np.int32) for k in ("team", "kit", "jersey", "track_id", "frame")}}
   return {"crops": np.stack(out["crops"]),
-          **{k: np.asarray(out[k], np.int32) for k in ("team", "jersey", "track_id", "frame")}}
+          **{k: np.asarray(out[k], np.int32) for k in ("team", "kit", "jersey", "track_id", "frame")}}
 
 
 CROP_SCENE = synthetic.SceneConfig(image_size=(360, 640), num_frames=6, fps=5.0,
@@ -49,8 +50,10 @@ def athlete_examples(crop_size, seed=0, start_index=0, num_clips=None,
                      scene_config=CROP_SCENE, input_context=None):
   """A dataset of (crop uint8 [h, w, 3], labels) from synthetic scenes.
 
-  labels: team, tens, units (jersey digits; tens 0 for one-digit numbers),
-  identity (clip index * 1000 + track id, for triplet losses), int32 [].
+  labels: kit (which team kit, or the referee's: team numbers are only
+  meaningful within a clip), tens, units (jersey digits; tens 0 for one-digit
+  numbers), identity (clip index * 1000 + track id, for triplet losses),
+  int32 [].
   """
   h, w = crop_size
 
@@ -65,11 +68,11 @@ def athlete_examples(crop_size, seed=0, start_index=0, num_clips=None,
       c = player_crops(clip, crop_size)
       for k in range(len(c["crops"])):
         j = int(c["jersey"][k])
-        yield c["crops"][k], {"team": c["team"][k], "tens": np.int32(j // 10),
+        yield c["crops"][k], {"kit": c["kit"][k], "tens": np.int32(j // 10),
                               "units": np.int32(j % 10),
                               "identity": np.int32(index * 1000 + c["track_id"][k])}
       index += step
 
   spec = (tf.TensorSpec([h, w, 3], tf.uint8),
-          {k: tf.TensorSpec([], tf.int32) for k in ("team", "tens", "units", "identity")})
+          {k: tf.TensorSpec([], tf.int32) for k in ("kit", "tens", "units", "identity")})
   return tf.data.Dataset.from_generator(generate, output_signature=spec)

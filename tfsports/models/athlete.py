@@ -1,7 +1,8 @@
 """Athlete recognition from player crops: team, jersey number, and an
 identity embedding for re-identification.
 
-One small CNN trunk; heads for team (team 0, team 1, referee), the jersey
+One small CNN trunk; heads for the kit (which team kit, or the referee's;
+a player's team in a clip is the team wearing that kit), the jersey
 number as two digits (tens 0-9 with 0 for one-digit numbers, units 0-9),
 and an L2-normalised embedding.
 """
@@ -11,6 +12,7 @@ import dataclasses
 import keras
 from keras import ops
 
+from tfsports.data.synthetic import NUM_KITS
 from tfsports.models import layers
 
 
@@ -19,7 +21,7 @@ class AthleteConfig:
   crop_size: tuple = (48, 24)       # (height, width)
   filters: tuple = (24, 48, 64)
   embedding_dim: int = 64
-  num_teams: int = 3
+  num_kits: int = NUM_KITS
 
   @classmethod
   def preset(cls, name, **changes):
@@ -45,7 +47,7 @@ def apply_conv_block(x, filters, name):
 
 
 def build_athlete_model(config):
-  """uint8 crops [B, h, w, 3] -> {team [B, 3], tens [B, 10], units [B, 10]
+  """uint8 crops [B, h, w, 3] -> {kit [B, K], tens [B, 10], units [B, 10]
   (logits), embedding [B, D] (unit length)}."""
   h, w = config.crop_size
   crops = keras.Input((h, w, 3), dtype="uint8", name="crops")
@@ -56,7 +58,7 @@ def build_athlete_model(config):
   x = keras.layers.Flatten(name="flatten")(x)
   x = keras.layers.Dense(128, activation="relu", name="trunk")(x)
   outputs = {
-      "team": keras.layers.Dense(config.num_teams, name="team")(x),
+      "kit": keras.layers.Dense(config.num_kits, name="kit")(x),
       "tens": keras.layers.Dense(10, name="tens")(x),
       "units": keras.layers.Dense(10, name="units")(x),
       "embedding": L2Normalize(name="embedding")(

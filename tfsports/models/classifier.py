@@ -210,17 +210,25 @@ class ClassifierLayers:
     return self.logits(self.dropout(feats, training=training)), feats
 
 
+def clip_model(parts, float_input=False, with_features=False, name=None):
+  """A clip model over `parts`: uint8 [B, T, H, W, 3] (or float [0, 1] with
+  float_input) -> logits [B, K] (and the head's features with with_features)."""
+  config = parts.config
+  h, w = config.image_size
+  frames = keras.Input((config.num_frames, h, w, 3), name="frames",
+                       dtype="float32" if float_input else "uint8")
+  pooled = MeanOverTime(name=f"{parts.name}_time_mean")(
+      parts.clip_features(frames, rescale=not float_input))
+  logits, feats = parts.head(pooled)
+  return keras.Model(frames, [logits, feats] if with_features else logits,
+                     name=name or parts.name)
+
+
 def build_classifier(config, num_outputs=None, name="classifier", float_input=False):
   """Clip model: uint8 [B, T, H, W, 3] (or float [0, 1] with float_input)
   -> logits [B, K]; also returns the shared `ClassifierLayers`."""
   parts = ClassifierLayers(config, num_outputs, name)
-  h, w = config.image_size
-  frames = keras.Input((config.num_frames, h, w, 3), name="frames",
-                       dtype="float32" if float_input else "uint8")
-  pooled = MeanOverTime(name=f"{name}_time_mean")(
-      parts.clip_features(frames, rescale=not float_input))
-  logits, _ = parts.head(pooled)
-  return keras.Model(frames, logits, name=name), parts
+  return clip_model(parts, float_input), parts
 
 
 def stream_state_specs(config):

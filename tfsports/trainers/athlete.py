@@ -1,7 +1,7 @@
 """Athlete recognition recipe: team, jersey number and re-identification
 embedding from player crops; evaluation on held-back scenes; export.
 
-    RUN_DIR/export/saved_model/athlete/1/     crops uint8 -> team, tens, units, embedding
+    RUN_DIR/export/saved_model/athlete/1/     crops uint8 -> kit, tens, units, embedding
     RUN_DIR/export/tflite/athlete_float32.tflite
     RUN_DIR/export/eval_report.json           team / number accuracy, rank-1 re-ID
 """
@@ -60,7 +60,7 @@ class TripletLoss(keras.losses.Loss):
 
 
 def _to_targets(crop, labels):
-  return crop, {"team": labels["team"], "tens": labels["tens"], "units": labels["units"],
+  return crop, {"kit": labels["kit"], "tens": labels["tens"], "units": labels["units"],
                 "embedding": labels["identity"]}
 
 
@@ -70,8 +70,8 @@ def train(config):
   model = athlete_models.build_athlete_model(model_config)
   ce = lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True)
   model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
-                loss={"team": ce(), "tens": ce(), "units": ce(), "embedding": TripletLoss()},
-                loss_weights={"team": 1.0, "tens": 1.0, "units": 1.0,
+                loss={"kit": ce(), "tens": ce(), "units": ce(), "embedding": TripletLoss()},
+                loss_weights={"kit": 1.0, "tens": 1.0, "units": 1.0,
                               "embedding": config.triplet_weight})
   model.optimizer.build(model.trainable_variables)
   run = common.RunDirectory(config.run_dir, model=model, optimizer=model.optimizer)
@@ -108,7 +108,9 @@ def evaluate(model, config):
     if not len(c["crops"]):
       continue
     out = model.predict(c["crops"], verbose=0, batch_size=128)
-    team = out["team"].argmax(-1)
+    # The predicted team is the team of the clip wearing the predicted kit.
+    kit_to_team = {int(k): int(t) for k, t in zip(c["kit"], c["team"])}
+    team = np.array([kit_to_team.get(int(k), -1) for k in out["kit"].argmax(-1)])
     number = out["tens"].argmax(-1) * 10 + out["units"].argmax(-1)
     team_hits += int((team == c["team"]).sum())
     n += len(team)

@@ -21,6 +21,7 @@ from tfsports.data.synthetic import sports as sports_lib
 from tfsports.data.synthetic.sports import ACTION_CLASSES
 
 REFEREE_TEAM = scene_lib.REFEREE_TEAM
+NUM_KITS = len(scene_lib.KITS) + 1     # team kits and the referee's
 MAX_SIZE = (1080, 1920)
 
 
@@ -134,7 +135,9 @@ def render_clip(config, seed=0, index=0, label=None):
       may reach outside the frame.
     visibility: float32 [T, N] fraction inside the frame and unoccluded.
     track_ids: int32 [N] (1-based, as MOT), teams: int32 [N] (0, 1, and 2 for
-      the referee), jerseys: int32 [N] (0 for the referee).
+      the referee), jerseys: int32 [N] (0 for the referee), kits: int32 [N]
+      the kit each wears (index into scene.KITS; len(KITS) for the referee):
+      team numbers are per clip, kits are the same across clips.
     positions: float32 [T, N, 2] pitch coordinates, metres.
     ball: float32 [T, 3] pitch coordinates, metres (z up).
     ball_pixels: float32 [T, 2]; ball_visible: bool [T].
@@ -161,6 +164,7 @@ def render_clip(config, seed=0, index=0, label=None):
       "track_ids": scene.track_ids,
       "teams": scene.teams,
       "jerseys": scene.jerseys,
+      "kits": np.array([scene.kit_ids[t] for t in scene.teams], np.int32),
       "positions": scene.positions,
       "ball": scene.ball,
       "ball_pixels": np.stack(ball_px),

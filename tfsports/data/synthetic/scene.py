@@ -43,7 +43,8 @@ class Scene:
 
   positions: float32 [T, N, 2] metres; ball: float32 [T, 3] metres;
   teams, jerseys, track_ids: int32 [N]; label: action index;
-  kits: per team (shirt, shorts, number) RGB; phase: float32 [T, N] gait.
+  kits: per team (shirt, shorts, number) RGB; kit_ids: per team, the index
+  into KITS (the referee's is len(KITS)); phase: float32 [T, N] gait.
   """
   sport: sports_lib.Sport
   positions: np.ndarray
@@ -53,6 +54,7 @@ class Scene:
   track_ids: np.ndarray
   label: int
   kits: tuple
+  kit_ids: tuple
   phase: np.ndarray
   event_frame: int
 
@@ -267,6 +269,7 @@ def simulate(sport, num_frames, fps, label, rng, referee=True):
       track_ids=np.arange(1, num + 1, dtype=np.int32),
       label=int(label),
       kits=kits,
+      kit_ids=(int(kit_ids[0]), int(kit_ids[1]), len(KITS)),
       phase=phase.astype(np.float32),
       event_frame=event,
   )

@@ -1,0 +1,250 @@
+"""Semi-supervised GAN classifier (Salimans et al. 2016, "Improved
+techniques for training GANs"): the discriminator is the video classifier
+with K+1 outputs (K actions and "generated"); a class-conditional video
+generator trains against it with feature matching.
+
+Discriminator losses, per example:
+  labelled:   cross-entropy over the K real classes
+  unlabelled: -log D(x),        D(x) = 1 - p(generated | x)
+  generated:  -log p(generated | G(z))
+Generator loss: || mean f(real) - mean f(G(z)) ||^2 on the discriminator's
+head features.
+"""
+
+import dataclasses
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfsports import losses as losses_lib
+from tfsports.data import synthetic
+from tfsports.models import classifier as classifier_models
+from tfsports.models import video_gan
+from tfsports.trainers import common
+
+
+def ssgan_d_losses(logits_labelled, labels, logits_unlabelled, logits_fake, num_classes):
+  """Per-example (supervised [B], unsupervised [B]) discriminator losses from
+  K+1 logits (the last is "generated")."""
+  supervised = tf.nn.sparse_softmax_cross_entropy_with_logits(
+      labels, logits_labelled[:, :num_classes])
+  lse_real = tf.reduce_logsumexp(logits_unlabelled[:, :num_classes], -1)
+  lse_all = tf.reduce_logsumexp(logits_unlabelled, -1)
+  unsup_real = -(lse_real - lse_all)                       # -log D(x)
+  unsup_fake = tf.reduce_logsumexp(logits_fake, -1) - logits_fake[:, num_classes]
+  return supervised, unsup_real + unsup_fake
+
+
+class SemiSupervisedGAN(keras.Model):
+
+  def __init__(self, generator, discriminator, num_classes, latent_dim, **kwargs):
+    super().__init__(**kwargs)
+    self.generator = generator
+    self.discriminator = discriminator       # float clip -> [logits K+1, features]
+    self.num_classes = num_classes
+    self.latent_dim = latent_dim
+
+  def call(self, frames, training=False):
+    return self.discriminator(frames, training=training)[0]
+
+  def compile(self, d_optimizer, g_optimizer, unsupervised_weight=1.0, **kwargs):
+    super().compile(**kwargs)
+    self.d_optimizer = d_optimizer
+    self.g_optimizer = g_optimizer
+    self.unsupervised_weight = unsupervised_weight
+    self.trackers = {n: keras.metrics.Mean(name=n) for n in
+                     ("d_supervised", "d_unsupervised", "g_feature_matching", "accuracy")}
+
+  @property
+  def metrics(self):
+    return list(self.trackers.values())
+
+  def build_optimizers(self):
+    self.d_optimizer.build(self.discriminator.trainable_variables)
+    self.g_optimizer.build(self.generator.trainable_variables)
+
+  def _sample(self, batch, step_seed):
+    z = tf.random.stateless_normal([batch, self.latent_dim], step_seed)
+    labels = tf.random.stateless_uniform([batch], step_seed + 1, 0, self.num_classes, tf.int32)
+    return z, labels
+
+  def train_step(self, data):
+    (labelled, labels), unlabelled = data
+    batch = tf.shape(unlabelled)[0]
+    step = tf.cast(common.inner_optimizer(self.d_optimizer).iterations, tf.int32)
+    z, fake_labels = self._sample(batch, tf.stack([step, 0]))
+    fake = self.generator([z, fake_labels], training=True)
+    d_vars = self.discriminator.trainable_variables
+    with tf.GradientTape() as tape:
+      logits_l, _ = self.discriminator(labelled, training=True)
+      logits_u, _ = self.discriminator(unlabelled, training=True)
+      logits_f, _ = self.discriminator(tf.stop_gradient(fake), training=True)
+      supervised, unsupervised = ssgan_d_losses(logits_l, labels, logits_u, logits_f,
+                                                self.num_classes)
+      d_loss = (common.average_loss(supervised) +
+                self.unsupervised_weight * common.average_loss(unsupervised))
+    grads = tape.gradient(d_loss, d_vars)
+    self.d_optimizer.apply_gradients(zip(grads, d_vars))
+
+    g_vars = self.generator.trainable_variables
+    z, fake_labels = self._sample(batch, tf.stack([step, 1]))
+    with tf.GradientTape() as tape:
+      fake = self.generator([z, fake_labels], training=True)
+      _, feats_fake = self.discriminator(fake, training=True)
+      _, feats_real = self.discriminator(unlabelled, training=True)
+      fm = losses_lib.feature_matching_loss(tf.stop_gradient(feats_real), feats_fake)
+      g_loss = common.average_loss(fm)
+    grads = tape.gradient(g_loss, g_vars)
+    self.g_optimizer.apply_gradients(zip(grads, g_vars))
+
+    acc = tf.cast(tf.equal(tf.argmax(logits_l[:, :self.num_classes], -1, output_type=tf.int32),
+                           labels), tf.float32)
+    for name, value in (("d_supervised", supervised), ("d_unsupervised", unsupervised),
+                        ("g_feature_matching", fm), ("accuracy", acc)):
+      self.trackers[name].update_state(value)
+    return {n: m.result() for n, m in self.trackers.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelEfficiencyConfig:
+  """The label-efficiency experiment: a pool of training clips of which
+  `labels_per_class` per class keep their labels, and held-back test clips."""
+  classifier_preset: str = "tiny"
+  num_frames: int = 8
+  image_size: tuple = (48, 48)
+  fps: float = 5.0
+  num_train_clips: int = 600
+  num_test_clips: int = 300
+  labels_per_class: tuple = (5, 10, 25, 0)         # 0 = all labelled
+  seeds: tuple = (0, 1, 2)
+  train_steps: int = 400
+  batch_size: int = 16
+  learning_rate: float = 2e-3
+
+  @classmethod
+  def preset(cls, name, **changes):
+    return dataclasses.replace(EXPERIMENT_PRESETS[name], **changes)
+
+
+EXPERIMENT_PRESETS = {
+    "default": LabelEfficiencyConfig(),
+    "test": LabelEfficiencyConfig(classifier_preset="test", num_frames=4, image_size=(16, 16),
+                                  num_train_clips=20, num_test_clips=10,
+                                  labels_per_class=(2,), seeds=(0,), train_steps=3,
+                                  batch_size=4),
+}
+
+
+def _classifier_config(config, num_classes):
+  base = classifier_models.ClassifierConfig.preset(config.classifier_preset)
+  return dataclasses.replace(base, num_frames=config.num_frames,
+                             image_size=tuple(config.image_size), num_classes=num_classes)
+
+
+def render_pool(config, seed, count, start):
+  scene = synthetic.SceneConfig(image_size=tuple(config.image_size),
+                                num_frames=config.num_frames, fps=config.fps)
+  clips = [synthetic.render_clip(scene, seed=seed, index=start + k) for k in range(count)]
+  return (np.stack([c["frames"] for c in clips]),
+          np.array([int(c["label"]) for c in clips], np.int32))
+
+
+def choose_labelled(labels, per_class, rng, num_classes):
+  if not per_class:
+    return np.arange(len(labels))
+  picks = [rng.choice(np.nonzero(labels == k)[0], min(per_class, int((labels == k).sum())),
+                      replace=False) for k in range(num_classes)]
+  return np.concatenate(picks)
+
+
+def _repeat_batches(x, y, batch, seed):
+  ds = tf.data.Dataset.from_tensor_slices((x, y)) if y is not None else \
+      tf.data.Dataset.from_tensor_slices(x)
+  return ds.repeat().shuffle(max(len(x), 1), seed=seed).batch(batch, drop_remainder=True)
+
+
+def train_supervised(config, frames, labels, num_classes, seed):
+  keras.utils.set_random_seed(seed)
+  cconfig = _classifier_config(config, num_classes)
+  model, _ = classifier_models.build_classifier(cconfig, float_input=True)
+  model.compile(keras.optimizers.Adam(config.learning_rate),
+                keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+  ds = _repeat_batches(frames.astype(np.float32) / 255.0, labels,
+                       min(config.batch_size, len(labels)), seed)
+  model.fit(ds, steps_per_epoch=config.train_steps, epochs=1, verbose=0)
+  return model
+
+
+def build_ssgan(config, num_classes, seed):
+  keras.utils.set_random_seed(seed)
+  cconfig = _classifier_config(config, num_classes)
+  parts = classifier_models.ClassifierLayers(cconfig, num_outputs=num_classes + 1,
+                                             name="discriminator")
+  discriminator = classifier_models.clip_model(parts, float_input=True, with_features=True)
+  gconfig = video_gan.VideoGeneratorConfig(
+      num_classes=num_classes, num_frames=config.num_frames,
+      image_size=tuple(config.image_size),
+      filters=video_gan.VideoGeneratorConfig.preset(
+          "test" if config.classifier_preset == "test" else "tiny").filters)
+  gan = SemiSupervisedGAN(video_gan.build_video_generator(gconfig), discriminator,
+                          num_classes, gconfig.latent_dim)
+  gan.compile(d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
+              g_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5))
+  gan.build_optimizers()
+  return gan, parts
+
+
+def train_ssgan(config, labelled, labels, unlabelled, num_classes, seed):
+  gan, parts = build_ssgan(config, num_classes, seed)
+  batch = config.batch_size
+  lab = _repeat_batches(labelled.astype(np.float32) / 255.0, labels,
+                        min(batch, len(labels)), seed)
+  unl = _repeat_batches(unlabelled.astype(np.float32) / 255.0, None, batch, seed + 1)
+  # Labelled and unlabelled batches may differ in size; pad the labelled
+  # stream up by repetition so both are `batch`.
+  if len(labels) < batch:
+    lab = lab.unbatch().batch(batch, drop_remainder=True)
+  gan.fit(tf.data.Dataset.zip((lab, unl)), steps_per_epoch=config.train_steps, epochs=1,
+          verbose=0)
+  return gan, parts
+
+
+def top1(model_fn, frames, labels, num_classes):
+  logits = model_fn(frames.astype(np.float32) / 255.0)
+  return float(np.mean(np.argmax(logits[:, :num_classes], -1) == labels))
+
+
+def label_efficiency(config, log=print):
+  """Runs the experiment; returns rows of (labels_per_class, seed, method, top1)."""
+  num_classes = len(synthetic.ACTION_CLASSES)
+  train_x, train_y = render_pool(config, seed=100, count=config.num_train_clips, start=0)
+  test_x, test_y = render_pool(config, seed=200, count=config.num_test_clips, start=0)
+  rows = []
+  for per_class in config.labels_per_class:
+    for seed in config.seeds:
+      rng = np.random.default_rng(seed)
+      idx = choose_labelled(train_y, per_class, rng, num_classes)
+      sup = train_supervised(config, train_x[idx], train_y[idx], num_classes, seed)
+      acc_sup = top1(lambda x: sup.predict(x, batch_size=32, verbose=0), test_x, test_y,
+                     num_classes)
+      gan, _ = train_ssgan(config, train_x[idx], train_y[idx], train_x, num_classes, seed)
+      acc_gan = top1(lambda x: gan.discriminator.predict(x, batch_size=32, verbose=0)[0],
+                     test_x, test_y, num_classes)
+      rows.append((per_class, seed, "supervised", acc_sup))
+      rows.append((per_class, seed, "ssgan", acc_gan))
+      log(f"labels/class={per_class or 'all'} seed={seed}: supervised {acc_sup:.3f} "
+          f"ssgan {acc_gan:.3f}")
+  return rows
+
+
+def summarise(rows):
+  """Markdown table: mean top-1 over seeds per labels-per-class setting."""
+  settings = sorted({r[0] for r in rows}, key=lambda v: v or 10**9)
+  lines = ["| labels per class | supervised top-1 | SSGAN top-1 | SSGAN - supervised |",
+           "|---:|---:|---:|---:|"]
+  for s in settings:
+    sup = np.mean([r[3] for r in rows if r[0] == s and r[2] == "supervised"])
+    gan = np.mean([r[3] for r in rows if r[0] == s and r[2] == "ssgan"])
+    lines.append(f"| {s or 'all'} | {100 * sup:.1f} | {100 * gan:.1f} | {100 * (gan - sup):+.1f} |")
+  return "\n".join(lines)
