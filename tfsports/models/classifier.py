@@ -181,12 +181,18 @@ class ClassifierLayers:
     self.rescale = layers.Rescale(name=f"{name}_rescale")
     self.spatial = []
     self.temporal = []
+    self.norm = []
     for i, f in enumerate(config.filters):
       self.spatial.append(keras.layers.Conv2D(
-          f, 3, strides=2, padding="same", activation="relu", name=f"{name}_block{i}_spatial"))
+          f, 3, strides=2, padding="same", use_bias=False, name=f"{name}_block{i}_spatial"))
+      # Per-frame batch norm: an affine map at inference, so streaming and
+      # whole-clip outputs stay equal.
+      self.norm.append(keras.layers.BatchNormalization(name=f"{name}_block{i}_norm"))
       self.temporal.append(CausalTemporalConv(f, config.temporal_kernel,
                                               name=f"{name}_block{i}_temporal"))
     self.relu = [keras.layers.ReLU(name=f"{name}_block{i}_relu") for i in range(len(config.filters))]
+    self.spatial_relu = [keras.layers.ReLU(name=f"{name}_block{i}_spatial_relu")
+                         for i in range(len(config.filters))]
     self.pool = SpatialMean(name=f"{name}_pool")
     self.features = keras.layers.Dense(config.head_dim, activation="relu",
                                        name=f"{name}_features")
@@ -200,7 +206,7 @@ class ClassifierLayers:
     x = self.rescale(frames_uint8_or_float) if rescale else frames_uint8_or_float
     for i in range(len(self.spatial)):
       x = FoldTime(name=f"{self.name}_fold{i}")(x)
-      x = self.spatial[i](x)
+      x = self.spatial_relu[i](self.norm[i](self.spatial[i](x)))
       x = UnfoldTime(T, name=f"{self.name}_unfold{i}")(x)
       x = self.relu[i](self.temporal[i](x))
     return self.pool(x)
@@ -255,7 +261,7 @@ def build_stream_model(parts, batch_size=None):
   x = parts.rescale(frame)
   new_states = []
   for i in range(len(parts.spatial)):
-    x = parts.spatial[i](x)
+    x = parts.spatial_relu[i](parts.norm[i](parts.spatial[i](x)))
     x, s = TemporalStep(parts.temporal[i], name=f"{parts.name}_step{i}")(x, states[i])
     x = parts.relu[i](x)
     new_states.append(s)

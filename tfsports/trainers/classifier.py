@@ -57,8 +57,10 @@ CLASS_NAMES = synthetic.ACTION_CLASSES
 
 
 def scene_config(model_config, fps):
-  return synthetic.SceneConfig(image_size=tuple(model_config.image_size),
-                               num_frames=model_config.num_frames, fps=fps)
+  """The "action" scene preset at the model's clip size: a close camera on
+  the play, so actions are visible at low resolution."""
+  return synthetic.SceneConfig.preset("action", image_size=tuple(model_config.image_size),
+                                      num_frames=model_config.num_frames, fps=fps)
 
 
 def train_dataset(config, model_config, input_context=None, skip=0):

@@ -143,8 +143,8 @@ def _classifier_config(config, num_classes):
 
 
 def render_pool(config, seed, count, start):
-  scene = synthetic.SceneConfig(image_size=tuple(config.image_size),
-                                num_frames=config.num_frames, fps=config.fps)
+  scene = synthetic.SceneConfig.preset("action", image_size=tuple(config.image_size),
+                                       num_frames=config.num_frames, fps=config.fps)
   clips = [synthetic.render_clip(scene, seed=seed, index=start + k) for k in range(count)]
   return (np.stack([c["frames"] for c in clips]),
           np.array([int(c["label"]) for c in clips], np.int32))

@@ -31,7 +31,8 @@ class SceneConfig:
 
   sport: "soccer", "basketball" or "random" (chosen per clip).
   camera: "static" (courtside, whole pitch), "broadcast" (pans after the
-    ball, zooms slowly) or "random".
+    ball, zooms slowly), "close" (tight on the play around the ball) or
+    "random" (static or broadcast).
   image_size: (height, width), up to 1080 x 1920.
   Nuisances, all off at 0: motion_blur (pixels of horizontal smear),
   noise (sensor noise std in 0-255 units), jpeg_quality (compression
@@ -56,7 +57,7 @@ class SceneConfig:
       raise ValueError(f"image_size must be within 8x8..1080x1920, got {self.image_size}")
     if self.sport not in ("random",) + tuple(sports_lib.SPORTS):
       raise ValueError(f"unknown sport {self.sport!r}")
-    if self.camera not in ("random", "static", "broadcast"):
+    if self.camera not in ("random", "static", "broadcast", "close"):
       raise ValueError(f"unknown camera {self.camera!r}")
     if self.num_frames < 1 or self.fps <= 0:
       raise ValueError("num_frames must be >= 1 and fps > 0")
@@ -71,7 +72,7 @@ PRESETS = {
     "tiny": SceneConfig(image_size=(16, 16), num_frames=4),
     "base": SceneConfig(image_size=(256, 256), num_frames=16),
     # Actions unfold over about 1.5 s; 10 fps keeps them inside 16 frames.
-    "action": SceneConfig(image_size=(128, 128), num_frames=16, fps=10.0),
+    "action": SceneConfig(image_size=(96, 96), num_frames=16, fps=10.0, camera="close"),
     "broadcast_720p": SceneConfig(image_size=(720, 1280), num_frames=50,
                                   camera="broadcast", motion_blur=2.0,
                                   noise=2.0),

@@ -1,5 +1,6 @@
-"""Pinhole cameras over the pitch: a static courtside view or a broadcast
-view that pans after the ball and zooms slowly."""
+"""Pinhole cameras over the pitch: a static courtside view, a broadcast
+view that pans after the ball and zooms slowly, and a close view that keeps
+the play around the ball in frame (for action recognition at low resolution)."""
 
 import numpy as np
 
@@ -50,8 +51,18 @@ class CameraPath:
       lo, hi = (2.2, 3.5) if sport.name == "soccer" else (1.3, 2.0)
       z0, z1 = rng.uniform(lo, hi, size=2)
       zoom = np.linspace(z0, z1, num_frames)
+    elif mode == "close":
+      targets = np.empty((num_frames, 3))
+      follow = ball_path[0, :2].copy()
+      for t in range(num_frames):
+        follow += 0.25 * (ball_path[t, :2] - follow)
+        targets[t] = (follow[0], follow[1], 0.0)
+      # About 28 m of soccer pitch (13 m of court) across the frame.
+      view = 0.27 * L if sport.name == "soccer" else 0.46 * L
+      distance = np.linalg.norm(targets - self.position, axis=-1)
+      zoom = (width / 2) * distance / (view / 2) / fit
     else:
-      raise ValueError(f"camera must be 'static' or 'broadcast', got {mode!r}")
+      raise ValueError(f"camera must be 'static', 'broadcast' or 'close', got {mode!r}")
     if shake:
       jitter = rng.normal(0.0, shake, size=(num_frames, 3)) * (L / 105.0)
       jitter[:, 2] = 0.0
