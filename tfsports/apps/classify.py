@@ -22,9 +22,6 @@ import cv2
 import numpy as np
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "SavedModel directory or streaming .tflite file.")
-flags.DEFINE_bool("json", False, "Print JSON lines.")
-flags.DEFINE_integer("threads", 2, "TFLite threads.")
 
 
 class SavedModelClassifier:
@@ -56,6 +53,13 @@ class TFLiteStreamClassifier:
       logits = self.stream(frame)
     e = np.exp(logits - logits.max())
     return e / e.sum()
+
+
+def define_flags():
+  """Command-line flags; defined on demand so the module imports cleanly."""
+  flags.DEFINE_string("model", None, "SavedModel directory or streaming .tflite file.")
+  flags.DEFINE_bool("json", False, "Print JSON lines.")
+  flags.DEFINE_integer("threads", 2, "TFLite threads.")
 
 
 def _model_info(path):
@@ -139,4 +143,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(lambda argv: sys.exit(main(argv)))

@@ -17,15 +17,19 @@ from absl import flags
 import cv2
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", "tiny_x4", "SavedModel dir, .tflite file or preset name.")
-flags.DEFINE_bool("list_models", False, "List the bundled presets and exit.")
-flags.DEFINE_bool("resize", False, "Resize input frames to a fixed-shape model's size.")
-flags.DEFINE_integer("crf", 18, "H.264 quality of the output (lower is better).")
-flags.DEFINE_integer("threads", 2, "TFLite threads.")
-flags.DEFINE_bool("progress", True, "Show progress on stderr.")
 
 PRESET_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                           "presets")
+
+
+def define_flags():
+  """Command-line flags; defined on demand so the module imports cleanly."""
+  flags.DEFINE_string("model", "tiny_x4", "SavedModel dir, .tflite file or preset name.")
+  flags.DEFINE_bool("list_models", False, "List the bundled presets and exit.")
+  flags.DEFINE_bool("resize", False, "Resize input frames to a fixed-shape model's size.")
+  flags.DEFINE_integer("crf", 18, "H.264 quality of the output (lower is better).")
+  flags.DEFINE_integer("threads", 2, "TFLite threads.")
+  flags.DEFINE_bool("progress", True, "Show progress on stderr.")
 
 
 def list_presets():
@@ -103,4 +107,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+  define_flags()
   app.run(lambda argv: sys.exit(main(argv)))
