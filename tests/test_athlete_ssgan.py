@@ -75,3 +75,17 @@ def test_label_efficiency_runs():
   assert all(0.0 <= r[3] <= 1.0 for r in rows)
   table = ssgan.summarise(rows)
   assert "| 2 |" in table
+
+
+def test_ssgan_discriminator_exports_like_the_classifier(tmp_path):
+  report = ssgan.train_and_export(ssgan.LabelEfficiencyConfig.preset("test"), 2, str(tmp_path))
+  loaded = tf.saved_model.load(report["exports"]["saved_model"])
+  out = loaded.signatures["serving_default"](frames=tf.zeros([1, 4, 16, 16, 3], tf.uint8))
+  assert out["probabilities"].shape == (1, 6)
+  lite = report["exports"]["tflite_stream_float32"]
+  from tfsports.serving import classifier_export
+  runner = classifier_export.StreamingTFLite(lite)
+  for _ in range(4):
+    logits = runner(np.zeros((16, 16, 3), np.uint8))
+  probs = tf.nn.softmax(logits).numpy()
+  np.testing.assert_allclose(probs, out["probabilities"][0], atol=1e-5)

@@ -147,3 +147,14 @@ def train_classifier(config):
   with open(os.path.join(export_dir, "eval_report.json"), "w") as f:
     json.dump(report, f, indent=2, default=str)
   return report
+
+
+def export_run(config):
+  """Re-exports the latest checkpoint of config.run_dir without training."""
+  model, parts, step = train(dataclasses.replace(config, train_steps=0))
+  if step == 0:
+    raise FileNotFoundError(f"{config.run_dir}: no checkpoint to export")
+  frames, _ = eval_clips(config, parts.config, 8)
+  return classifier_export.export_classifier(
+      model, parts, os.path.join(config.run_dir, "export"), CLASS_NAMES,
+      representative=frames, variants=config.tflite_variants)

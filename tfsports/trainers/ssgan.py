@@ -248,3 +248,29 @@ def summarise(rows):
     gan = np.mean([r[3] for r in rows if r[0] == s and r[2] == "ssgan"])
     lines.append(f"| {s or 'all'} | {100 * sup:.1f} | {100 * gan:.1f} | {100 * (gan - sup):+.1f} |")
   return "\n".join(lines)
+
+
+def train_and_export(config, labels_per_class, run_dir, seed=0):
+  """Trains the semi-supervised GAN on the experiment's pool with
+  `labels_per_class` labels (0 = all), evaluates its discriminator on the
+  held-back clips and exports it like the classifier (its K+1th class is
+  "generated"). Returns the report."""
+  import json
+  import os
+  from tfsports.serving import classifier_export
+  num_classes = len(synthetic.ACTION_CLASSES)
+  train_x, train_y = render_pool(config, seed=100, count=config.num_train_clips, start=0)
+  test_x, test_y = render_pool(config, seed=200, count=config.num_test_clips, start=0)
+  idx = choose_labelled(train_y, labels_per_class, np.random.default_rng(seed), num_classes)
+  gan, parts = train_ssgan(config, train_x[idx], train_y[idx], train_x, num_classes, seed)
+  acc = top1(lambda x: gan.discriminator.predict(x, batch_size=32, verbose=0)[0],
+             test_x, test_y, num_classes)
+  export_dir = os.path.join(run_dir, "export")
+  exports = classifier_export.export_classifier(
+      classifier_models.clip_model(parts), parts, export_dir,
+      tuple(synthetic.ACTION_CLASSES) + ("generated",), representative=test_x[:4])
+  report = {"labels_per_class": labels_per_class, "num_labelled": int(len(idx)),
+            "top1": acc, "exports": exports}
+  with open(os.path.join(export_dir, "eval_report.json"), "w") as f:
+    json.dump(report, f, indent=2)
+  return report
