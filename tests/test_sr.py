@@ -216,3 +216,19 @@ def test_generator_is_a_residual_over_bilinear(scale):
   x = tf.random.uniform([1, 3, 7, 9, 3])
   want = tf.image.resize(x[:, 1], (7 * scale, 9 * scale), "bilinear")
   np.testing.assert_allclose(gen(x), want, atol=1e-6)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_trains(tmp_path, policy):
+  try:
+    trainer, status = sr.train(sr.SRTrainConfig.preset_config(
+        "test", run_dir=str(tmp_path), mixed_precision=policy))
+  finally:
+    common.set_precision(None)
+  assert status["step"] == 4
+  assert trainer.generator.layers[-1].compute_dtype != "float32"
+  assert all(np.isfinite(w).all() for w in trainer.generator.get_weights())
+  # float16 gets a loss-scale optimizer per network.
+  if policy == "mixed_float16":
+    assert isinstance(trainer.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert isinstance(trainer.d_optimizer, keras.optimizers.LossScaleOptimizer)
