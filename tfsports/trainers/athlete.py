@@ -76,23 +76,15 @@ def train(config):
   model.optimizer.build(model.trainable_variables)
   run = common.RunDirectory(config.run_dir, model=model, optimizer=model.optimizer)
   run.restore()
-  step_var = model.optimizer.iterations
-  begin = int(step_var.numpy())
-  guard = common.NonFiniteGuard()
-  if begin < config.train_steps:
-    # Shuffling over a few scenes' crops mixes scenes yet keeps each player
-    # several times per batch, which the triplet loss needs.
-    ds = (crops_lib.athlete_examples(model_config.crop_size, seed=config.seed)
-          .shuffle(8 * config.batch_size, seed=config.seed)
-          .map(_to_targets).batch(config.batch_size, drop_remainder=True)
-          .skip(begin).prefetch(tf.data.AUTOTUNE))
-    every = config.checkpoint_every
-    model.fit(ds, steps_per_epoch=every, epochs=common.epochs_for(config.train_steps, every),
-              initial_epoch=begin // every,
-              callbacks=[guard, common.CheckpointEvery(run, step_var, guard)],
-              verbose=config.verbose)
-  if guard.bad:
-    raise common.NonFiniteLossError(f"{guard.bad[0]} became {guard.bad[1]}")
+  # Shuffling over a few scenes' crops mixes scenes yet keeps each player
+  # several times per batch, which the triplet loss needs.
+  make_dataset = lambda begin: (
+      crops_lib.athlete_examples(model_config.crop_size, seed=config.seed)
+      .shuffle(8 * config.batch_size, seed=config.seed)
+      .map(_to_targets).batch(config.batch_size, drop_remainder=True)
+      .skip(begin).prefetch(tf.data.AUTOTUNE))
+  common.fit_resumable(model, run, model.optimizer.iterations, make_dataset,
+                       config.train_steps, config.checkpoint_every, config.verbose)
   return model
 
 

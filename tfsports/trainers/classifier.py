@@ -104,21 +104,11 @@ def train(config):
                             optimizer=model.optimizer)
   run.restore()
   step_var = model.optimizer.iterations
-  begin = int(step_var.numpy())
-  guard = common.NonFiniteGuard()
-  if begin < config.train_steps:
-    every = config.checkpoint_every
-    dataset = strategy.distribute_datasets_from_function(
-        lambda ctx: train_dataset(config, model_config, ctx, begin))
-    model.fit(dataset, steps_per_epoch=every,
-              epochs=common.epochs_for(config.train_steps, every),
-              initial_epoch=begin // every,
-              callbacks=[guard, common.CheckpointEvery(run, step_var, guard)],
-              verbose=config.verbose)
-  if guard.bad:
-    raise common.NonFiniteLossError(
-        f"{guard.bad[0]} became {guard.bad[1]}; last good checkpoint kept: "
-        f"{run.manager.latest_checkpoint}")
+  common.fit_resumable(
+      model, run, step_var,
+      lambda begin: strategy.distribute_datasets_from_function(
+          lambda ctx: train_dataset(config, model_config, ctx, begin)),
+      config.train_steps, config.checkpoint_every, config.verbose)
   return model, parts, int(step_var.numpy())
 
 

@@ -119,3 +119,29 @@ class CheckpointEvery(keras.callbacks.Callback):
 
 def epochs_for(total_steps, steps_per_epoch):
   return int(math.ceil(total_steps / steps_per_epoch))
+
+
+def fit_resumable(model, run, step_variable, make_dataset, end_step, every, verbose=1,
+                  callbacks=()):
+  """Fits from the restored step up to `end_step` in epochs of `every` steps,
+  checkpointing each epoch, under the NaN/Inf guard.
+
+  make_dataset(begin) returns the data stream positioned at step `begin`.
+  Raises `NonFiniteLossError` if a loss became NaN/Inf (the last good
+  checkpoint is kept). Returns the number of steps taken.
+  """
+  begin = int(step_variable.numpy())
+  if begin >= end_step:
+    return 0
+  if begin % every:
+    raise ValueError(f"checkpoint at step {begin} is not on the {every}-step grid")
+  guard = NonFiniteGuard()
+  model.fit(make_dataset(begin), steps_per_epoch=every, epochs=epochs_for(end_step, every),
+            initial_epoch=begin // every,
+            callbacks=[guard, CheckpointEvery(run, step_variable, guard), *callbacks],
+            verbose=verbose)
+  if guard.bad:
+    raise NonFiniteLossError(
+        f"{guard.bad[0]} became {guard.bad[1]}; stopped, last good checkpoint kept: "
+        f"{run.manager.latest_checkpoint}")
+  return int(step_variable.numpy()) - begin

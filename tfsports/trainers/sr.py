@@ -172,9 +172,7 @@ def train(config):
   common.inner_optimizer(trainer.d_optimizer).learning_rate = config.d_learning_rate
   step_var = common.inner_optimizer(trainer.g_optimizer).iterations
   start = int(step_var.numpy())
-  guard = common.NonFiniteGuard()
-  callbacks = [guard, common.CheckpointEvery(run, step_var, guard),
-               keras.callbacks.TensorBoard(os.path.join(config.run_dir, "logs"),
+  callbacks = [keras.callbacks.TensorBoard(os.path.join(config.run_dir, "logs"),
                                            update_freq=max(1, config.checkpoint_every // 4),
                                            write_graph=False)]
   sample_lr, sample_hr = next(iter(pipelines.sr_batches(
@@ -183,27 +181,18 @@ def train(config):
       degradation, config.patch_size, 2, repeat=False)))
   callbacks.append(SampleImages(os.path.join(config.run_dir, "logs"), sample_lr,
                                 sample_hr, config.scale))
-  every = config.checkpoint_every
   timings = {}
   for adversarial, end in ((False, config.warmup_steps), (True, config.train_steps)):
-    begin = int(step_var.numpy())
-    if begin >= end or guard.bad:
-      continue
-    if begin % every:
-      raise ValueError(f"checkpoint at step {begin} is not on the {every}-step grid")
     trainer.adversarial = adversarial
     trainer.make_train_function(force=True)
-    dataset = _make_dataset(config, sr_config, degradation, strategy, begin)
     t0 = time.perf_counter()
-    trainer.fit(dataset, steps_per_epoch=every, epochs=common.epochs_for(end, every),
-                initial_epoch=begin // every, callbacks=callbacks, verbose=config.verbose)
-    steps = int(step_var.numpy()) - begin
-    timings["adversarial" if adversarial else "warmup"] = {
-        "steps": steps, "seconds": time.perf_counter() - t0}
-  if guard.bad:
-    raise common.NonFiniteLossError(
-        f"{guard.bad[0]} became {guard.bad[1]}; stopped, last good checkpoint "
-        f"kept: {run.manager.latest_checkpoint}")
+    steps = common.fit_resumable(
+        trainer, run, step_var,
+        lambda begin: _make_dataset(config, sr_config, degradation, strategy, begin),
+        end, config.checkpoint_every, config.verbose, callbacks)
+    if steps:
+      timings["adversarial" if adversarial else "warmup"] = {
+          "steps": steps, "seconds": time.perf_counter() - t0}
   return trainer, {"start_step": start, "step": int(step_var.numpy()),
                    "timings": timings}
 
