@@ -88,15 +88,22 @@ TRAIN_PRESETS = {
 }
 
 
-def _make_dataset(config, sr_config, degradation, strategy, skip_steps):
+def _make_dataset(config, sr_config, degradation, strategy, skip_steps, phase):
+  """The data stream of one training phase, positioned `skip_steps` in.
+
+  Each phase has its own stream (its own seed), so a phase starts without
+  skipping anything; only a resume mid-phase re-reads the skipped batches.
+  """
+  seed = config.seed + 1000 * phase
+
   def fn(input_context):
     # Real footage is cropped at its own resolution: resizing it first would
     # teach the model a different degradation from the one it will meet.
     clips = pipelines.clip_dataset(config.data, sr_config.num_frames + 2,
-                                   config.image_size, seed=config.seed,
+                                   config.image_size, seed=seed,
                                    input_context=input_context, native_video=True)
     ds = pipelines.sr_batches(clips, degradation, config.patch_size,
-                              config.batch_size, seed=config.seed,
+                              config.batch_size, seed=seed,
                               input_context=input_context,
                               crops_per_clip=config.crops_per_clip)
     return ds.skip(skip_steps)
@@ -182,13 +189,16 @@ def train(config):
   callbacks.append(SampleImages(os.path.join(config.run_dir, "logs"), sample_lr,
                                 sample_hr, config.scale))
   timings = {}
-  for adversarial, end in ((False, config.warmup_steps), (True, config.train_steps)):
+  phases = ((0, False, 0, config.warmup_steps),
+            (1, True, config.warmup_steps, config.train_steps))
+  for phase, adversarial, phase_start, end in phases:
     trainer.adversarial = adversarial
     trainer.make_train_function(force=True)
     t0 = time.perf_counter()
     steps = common.fit_resumable(
         trainer, run, step_var,
-        lambda begin: _make_dataset(config, sr_config, degradation, strategy, begin),
+        lambda begin: _make_dataset(config, sr_config, degradation, strategy,
+                                    begin - phase_start, phase),
         end, config.checkpoint_every, config.verbose, callbacks)
     if steps:
       timings["adversarial" if adversarial else "warmup"] = {
