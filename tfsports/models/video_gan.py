@@ -21,15 +21,19 @@ class VideoGeneratorConfig:
 
 GENERATOR_PRESETS = {
     "tiny": VideoGeneratorConfig(),
+    # Light enough for many short CPU runs (the label-efficiency experiment).
+    "small": VideoGeneratorConfig(filters=(64, 32, 16)),
     "test": VideoGeneratorConfig(num_frames=4, image_size=(16, 16), filters=(16, 8),
                                  latent_dim=8),
 }
 
 
 def apply_up_block(x, filters, temporal, name):
-  """Upsample (time x2 if `temporal`, space x2), then a 3x3x3 conv."""
+  """Upsample (time x2 if `temporal`, space x2), then a 3x3x3 conv (a 1x3x3
+  spatial one when time was not upsampled: cheaper where the maps are big)."""
   x = keras.layers.UpSampling3D((2 if temporal else 1, 2, 2), name=f"{name}_up")(x)
-  x = keras.layers.Conv3D(filters, 3, padding="same", name=f"{name}_conv")(x)
+  kernel = 3 if temporal else (1, 3, 3)
+  x = keras.layers.Conv3D(filters, kernel, padding="same", name=f"{name}_conv")(x)
   x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
   return keras.layers.ReLU(name=f"{name}_relu")(x)
 
@@ -54,5 +58,6 @@ def build_video_generator(config):
   x = keras.layers.ReLU(name="project_relu")(x)
   for i, f in enumerate(config.filters):
     x = apply_up_block(x, f, temporal[i], f"up{i}")
-  clip = keras.layers.Conv3D(3, 3, padding="same", activation="sigmoid", name="to_rgb")(x)
+  clip = keras.layers.Conv3D(3, (1, 3, 3), padding="same", activation="sigmoid",
+                             name="to_rgb")(x)
   return keras.Model([z, label], clip, name="video_generator")

@@ -111,6 +111,7 @@ class LabelEfficiencyConfig:
   """The label-efficiency experiment: a pool of training clips of which
   `labels_per_class` per class keep their labels, and held-back test clips."""
   classifier_preset: str = "tiny"
+  generator_preset: str = "small"
   num_frames: int = 8
   image_size: tuple = (48, 48)
   fps: float = 5.0
@@ -118,7 +119,7 @@ class LabelEfficiencyConfig:
   num_test_clips: int = 300
   labels_per_class: tuple = (5, 10, 25, 0)         # 0 = all labelled
   seeds: tuple = (0, 1, 2)
-  train_steps: int = 400
+  train_steps: int = 300
   batch_size: int = 16
   learning_rate: float = 2e-3
 
@@ -129,7 +130,8 @@ class LabelEfficiencyConfig:
 
 EXPERIMENT_PRESETS = {
     "default": LabelEfficiencyConfig(),
-    "test": LabelEfficiencyConfig(classifier_preset="test", num_frames=4, image_size=(16, 16),
+    "test": LabelEfficiencyConfig(classifier_preset="test", generator_preset="test",
+                                  num_frames=4, image_size=(16, 16),
                                   num_train_clips=20, num_test_clips=10,
                                   labels_per_class=(2,), seeds=(0,), train_steps=3,
                                   batch_size=4),
@@ -185,8 +187,7 @@ def build_ssgan(config, num_classes, seed):
   gconfig = video_gan.VideoGeneratorConfig(
       num_classes=num_classes, num_frames=config.num_frames,
       image_size=tuple(config.image_size),
-      filters=video_gan.VideoGeneratorConfig.preset(
-          "test" if config.classifier_preset == "test" else "tiny").filters)
+      filters=video_gan.VideoGeneratorConfig.preset(config.generator_preset).filters)
   gan = SemiSupervisedGAN(video_gan.build_video_generator(gconfig), discriminator,
                           num_classes, gconfig.latent_dim)
   gan.compile(d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
