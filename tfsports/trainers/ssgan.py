@@ -113,13 +113,13 @@ class LabelEfficiencyConfig:
   classifier_preset: str = "tiny"
   generator_preset: str = "small"
   num_frames: int = 8
-  image_size: tuple = (48, 48)
+  image_size: tuple = (32, 32)
   fps: float = 5.0
-  num_train_clips: int = 600
-  num_test_clips: int = 300
+  num_train_clips: int = 500
+  num_test_clips: int = 250
   labels_per_class: tuple = (5, 10, 25, 0)         # 0 = all labelled
   seeds: tuple = (0, 1, 2)
-  train_steps: int = 300
+  train_steps: int = 250
   batch_size: int = 16
   learning_rate: float = 2e-3
 
