@@ -232,3 +232,18 @@ def test_mixed_precision_trains(tmp_path, policy):
   if policy == "mixed_float16":
     assert isinstance(trainer.g_optimizer, keras.optimizers.LossScaleOptimizer)
     assert isinstance(trainer.d_optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_bundled_presets_are_listed_and_beat_bicubic():
+  from tfsports.data import degrade
+  from tfsports.data import synthetic
+  from tfsports.metrics import sr_eval
+  presets = upscale.list_presets()
+  assert {"tiny_x2", "tiny_x4"} <= set(presets)
+  scene = synthetic.SceneConfig(image_size=(128, 128), num_frames=4, camera="broadcast")
+  clips = [synthetic.render_clip(scene, seed=10_000, index=k)["frames"] for k in range(2)]
+  for name, scale in (("tiny_x4", 4), ("tiny_x2", 2)):
+    report = sr_eval.evaluate_clips(upscale.resolve_model(name), clips,
+                                    degrade.DegradationConfig.preset("light", scale=scale),
+                                    temporal=False)
+    assert report["mean"]["gain_db"] > 1.0, (name, report["mean"])
