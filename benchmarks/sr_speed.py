@@ -35,19 +35,25 @@ def _time(fn, n):
 
 
 def model_flops(h, w, filters=16, blocks=2, window=3, scale=4):
+  """Multiply-adds x 2 of the tiny generator's convolutions, bilinear base
+  included (a 3 -> 3*s*s 3x3 conv)."""
   px = h * w
   conv = lambda cin, cout: 2 * 9 * cin * cout * px
   return (conv(3 * window, filters) + 2 * blocks * conv(filters, filters)
-          + conv(filters, filters) + conv(filters, 3 * scale * scale))
+          + conv(filters, filters) + conv(filters, 3 * scale * scale)
+          + conv(3, 3 * scale * scale))
 
 
 def main(argv):
   del argv
   window = np.random.default_rng(0).integers(0, 255, (3, 180, 320, 3), np.uint8)
-  lite = runners.load_runner(os.path.join(FLAGS.model_dir, "tflite", "float32.tflite"), 2)
   saved = runners.load_runner(os.path.join(FLAGS.model_dir, "saved_model"))
-  t_lite = _time(lambda: lite(window), FLAGS.frames)
   t_saved = _time(lambda: saved(window), FLAGS.frames)
+  t_variants = {}
+  for variant in ("float32", "float16", "dynamic", "int8"):
+    lite = runners.load_runner(os.path.join(FLAGS.model_dir, "tflite", f"{variant}.tflite"), 2)
+    t_variants[variant] = _time(lambda: lite(window), FLAGS.frames)
+  t_lite = t_variants["float32"]
   a = tf.random.normal([1024, 1024])
   matmul = tf.function(lambda x: tf.matmul(x, x))
   t_mm = _time(lambda: matmul(a).numpy(), 20)
@@ -59,6 +65,9 @@ def main(argv):
   print(f"| TFLite float32 tiny x4, 180x320 -> 720x1280, XNNPACK 2 threads | {t_lite * 1e3:.1f} ms/frame ({1 / t_lite:.1f} fps) |")
   print(f"| SavedModel, same input | {t_saved * 1e3:.1f} ms/frame |")
   print(f"| TFLite speed-up over SavedModel | {t_saved / t_lite:.2f}x (target >= 2) |")
+  for variant in ("float16", "dynamic", "int8"):
+    t = t_variants[variant]
+    print(f"| TFLite {variant}, same input | {t * 1e3:.1f} ms/frame ({t_saved / t:.2f}x SavedModel) |")
   print(f"| model compute | {gflop:.2f} GFLOP/frame |")
   print(f"| TFLite GFLOP/s vs 1024^3 matmul ({mm_gflops:.0f} GFLOP/s, TF) | {gflop / t_lite:.1f} GFLOP/s = {100 * gflop / t_lite / mm_gflops:.0f}% (target >= 40%) |")
   for jit in (False, True):
