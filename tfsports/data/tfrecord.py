@@ -21,8 +21,8 @@ import tensorflow as tf
 
 from tfsports.data import sources
 
-# The synthetic renderer's objects never exceed this, and padding every record
-# to it would waste space, so records hold N objects and the reader pads.
+# Records hold each clip's own number of objects; the reader pads them to
+# max_objects, so a record never depends on a padding size chosen later.
 
 
 def _int64(values):

@@ -265,7 +265,7 @@ def evaluate_and_export(trainer, config):
       psnrs.append(100.0 if mse == 0 else 10 * np.log10(255.0**2 / mse))
     comparison[variant] = {"psnr_vs_saved_model": float(np.mean(psnrs)),
                            "ops": runner.ops(), "bytes": os.path.getsize(path)}
-    if config.tflite_variants and variant == "int8":
+    if variant == "int8":
       comparison[variant]["eval_psnr_y"] = sr_eval.evaluate_clips(
           path, [c for c in _export_size_clips(config)], degradation,
           temporal=False)["mean"]["psnr_y"]
