@@ -235,7 +235,7 @@ def evaluate_and_export(trainer, config):
   window = generator.input_shape[1]
   export_dir = os.path.join(config.run_dir, "export")
   clips, names = _eval_clips(config)
-  report = {"config": {k: v for k, v in dataclasses.asdict(config).items()},
+  report = {"config": dataclasses.asdict(config),
             "synthetic": sr_eval.evaluate_clips(generator, clips, degradation, names)}
   if config.real_eval_videos:
     real, real_names = _real_clips(config.real_eval_videos, config.eval_frames, config.scale)
@@ -249,12 +249,12 @@ def evaluate_and_export(trainer, config):
   for k in range(8):
     hr = synthetic.render_clip(rep_scene, seed=config.seed + 20_000, index=k)["frames"]
     representative.append(sr_eval.make_lr(hr, degradation, seed=k))
+  # Calibrate int8 on half the windows; compare with the SavedModel on the rest.
   tflite = export_lib.export_tflite(generator, os.path.join(export_dir, "tflite"),
-                                    (window, h, w, 3), representative,
+                                    (window, h, w, 3), representative[:4],
                                     variants=config.tflite_variants)
-  # TFLite against the SavedModel, on held-back windows at the export size.
   saved_runner = runners.load_runner(saved)
-  held = representative[4:] or representative
+  held = representative[4:]
   comparison = {}
   for variant, path in tflite.items():
     runner = runners.load_runner(path)
@@ -267,8 +267,7 @@ def evaluate_and_export(trainer, config):
                            "ops": runner.ops(), "bytes": os.path.getsize(path)}
     if variant == "int8":
       comparison[variant]["eval_psnr_y"] = sr_eval.evaluate_clips(
-          path, [c for c in _export_size_clips(config)], degradation,
-          temporal=False)["mean"]["psnr_y"]
+          path, _export_size_clips(config), degradation, temporal=False)["mean"]["psnr_y"]
   if "int8" in tflite:
     comparison["saved_model_eval_psnr_y"] = sr_eval.evaluate_clips(
         saved, _export_size_clips(config), degradation, temporal=False)["mean"]["psnr_y"]
