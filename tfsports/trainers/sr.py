@@ -40,8 +40,8 @@ class SRTrainConfig:
   scale: int = 4
   data: str = "synthetic"
   run_dir: str = "runs/sr"
-  train_steps: int = 2000
-  warmup_steps: int = 1200
+  train_steps: int = 4000
+  warmup_steps: int = 2500
   batch_size: int = 8
   patch_size: int = 24
   image_size: tuple = (128, 128)
