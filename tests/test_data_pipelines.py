@@ -207,3 +207,9 @@ def test_denoise_reduces_noise():
   ds = tf.data.Dataset.from_tensors({"frames": tf.constant(noisy)}).map(
       preprocess.denoise_step(12))
   assert next(iter(ds))["frames"].shape == noisy.shape
+
+
+def test_center_crop_is_the_middle_window():
+  frames = tf.reshape(tf.range(2 * 10 * 12), [2, 10, 12, 1])
+  np.testing.assert_array_equal(preprocess.center_crop_clip(frames, (4, 6)),
+                                frames[:, 3:7, 3:9])
