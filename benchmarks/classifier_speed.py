@@ -15,8 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app
 import numpy as np
 
-from tfsports.models import classifier as classifier_models
-from tfsports.serving import classifier_export
+from tfsports.actions import model as classifier_models
+from tfsports.actions import export as classifier_export
+from tfsports.serving import runners
 
 
 def main(argv):
@@ -26,7 +27,7 @@ def main(argv):
   print("| preset | variant | ms/frame (172x172, 2 threads) | ms/frame (1 thread) | size (MB) |")
   print("|---|---|---:|---:|---:|")
   for preset in ("tiny", "base"):
-    config = dataclasses.replace(classifier_models.ClassifierConfig.preset(preset),
+    config = dataclasses.replace(classifier_models.ClassifierConfig.from_preset(preset),
                                  image_size=(172, 172), num_frames=8)
     model, parts = classifier_models.build_classifier(config)
     stream = classifier_models.build_stream_model(parts)
@@ -36,7 +37,7 @@ def main(argv):
       for key, path in paths.items():
         row = []
         for threads in (2, 1):
-          runner = classifier_export.StreamingTFLite(path, threads)
+          runner = runners.StreamingTFLiteRunner(path, threads)
           frames = rng.integers(0, 255, (60, 172, 172, 3), np.uint8)
           for f in frames[:10]:
             runner(f)

@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app
 from absl import flags
 
-from tfsports.trainers import ssgan
+from tfsports.actions import ssgan
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("preset", "default", list(ssgan.EXPERIMENT_PRESETS), "Experiment preset.")
@@ -26,7 +26,7 @@ flags.DEFINE_list("seeds", None, "Seeds.")
 
 def main(argv):
   del argv
-  config = ssgan.LabelEfficiencyConfig.preset(FLAGS.preset)
+  config = ssgan.LabelEfficiencyConfig.from_preset(FLAGS.preset)
   if FLAGS.train_steps:
     config = dataclasses.replace(config, train_steps=FLAGS.train_steps)
   if FLAGS.seeds:

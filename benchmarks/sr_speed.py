@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfsports.serving import runners
-from tfsports.trainers import sr
+from tfsports.superres import recipe as sr
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", os.path.join(os.path.dirname(__file__), "..", "tfsports",
@@ -72,7 +72,7 @@ def main(argv):
   print(f"| TFLite GFLOP/s vs 1024^3 matmul ({mm_gflops:.0f} GFLOP/s, TF) | {gflop / t_lite:.1f} GFLOP/s = {100 * gflop / t_lite / mm_gflops:.0f}% (target >= 40%) |")
   for jit in (False, True):
     with tempfile.TemporaryDirectory() as tmp:
-      cfg = sr.SRTrainConfig.preset_config("tiny", run_dir=tmp, train_steps=60, warmup_steps=30,
+      cfg = sr.SRTrainConfig.from_preset("tiny", run_dir=tmp, train_steps=60, warmup_steps=30,
                                            checkpoint_every=30, jit_compile=jit, verbose=0)
       _, status = sr.train(cfg)
       t = status["timings"]

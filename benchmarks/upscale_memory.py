@@ -46,7 +46,7 @@ def main(argv):
     for n in (100, 1000):
       src = os.path.join(tmp, f"in_{n}.mp4")
       write_clip(src, n, size)
-      cmd = [sys.executable, "-m", "tfsports.apps.upscale", src, os.path.join(tmp, f"out_{n}.mp4"),
+      cmd = [sys.executable, "-m", "tfsports", "upscale", src, os.path.join(tmp, f"out_{n}.mp4"),
              f"--model={FLAGS.model}", "--noprogress"]
       out = subprocess.run([sys.executable, "-c", _MEASURE] + cmd, capture_output=True,
                            text=True, check=True)

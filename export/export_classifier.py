@@ -12,7 +12,7 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tfsports.trainers import classifier  # noqa: E402
+from tfsports.actions import recipe as classifier  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "Run directory with checkpoints.")
@@ -21,7 +21,7 @@ flags.DEFINE_enum("preset", "tiny", list(classifier.TRAIN_PRESETS), "Preset the 
 
 def main(argv):
   del argv
-  config = classifier.ClassifierTrainConfig.preset_config(FLAGS.preset, run_dir=FLAGS.run_dir)
+  config = classifier.ClassifierTrainConfig.from_preset(FLAGS.preset, run_dir=FLAGS.run_dir)
   for name, path in classifier.export_run(config).items():
     print(f"{name}: {path}")
 

@@ -12,7 +12,7 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tfsports.trainers import sr  # noqa: E402
+from tfsports.superres import recipe as sr  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("run_dir", None, "Run directory with checkpoints.")
@@ -24,7 +24,7 @@ flags.DEFINE_integer("export_width", 320, "Low-res width of the TFLite models.")
 
 def main(argv):
   del argv
-  config = sr.SRTrainConfig.preset_config(
+  config = sr.SRTrainConfig.from_preset(
       FLAGS.preset, run_dir=FLAGS.run_dir, scale=int(FLAGS.scale),
       export_size=(FLAGS.export_height, FLAGS.export_width))
   report = sr.export_run(config)

@@ -2,13 +2,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfsports import losses
+from tfsports.gan import losses
 from tfsports.data import crops
 from tfsports.data import synthetic
-from tfsports.models import athlete as athlete_models
-from tfsports.models import video_gan
-from tfsports.trainers import athlete
-from tfsports.trainers import ssgan
+from tfsports.athletes import model as athlete_models
+from tfsports.actions import generator as video_gan
+from tfsports.athletes import recipe as athlete
+from tfsports.actions import ssgan
+from tfsports.serving import runners
 
 
 def test_player_crops_hold_the_player():
@@ -39,7 +40,7 @@ def test_batch_hard_triplet_golden():
 
 
 def test_athlete_recipe_runs_and_exports(tmp_path):
-  report = athlete.train_athlete(athlete.AthleteTrainConfig.preset_config(
+  report = athlete.train_athlete(athlete.AthleteTrainConfig.from_preset(
       "test", run_dir=str(tmp_path)))
   ev = report["eval"]
   assert 0 <= ev["team_accuracy"] <= 1 and ev["num_crops"] > 0
@@ -53,7 +54,7 @@ def test_athlete_recipe_runs_and_exports(tmp_path):
 
 
 def test_video_generator_shapes():
-  gen = video_gan.build_video_generator(video_gan.VideoGeneratorConfig.preset("test"))
+  gen = video_gan.build_video_generator(video_gan.VideoGeneratorConfig.from_preset("test"))
   clip = gen([tf.random.normal([3, 8]), tf.constant([0, 1, 4])])
   assert clip.shape == (3, 4, 16, 16, 3)
   assert float(tf.reduce_min(clip)) >= 0 and float(tf.reduce_max(clip)) <= 1
@@ -70,7 +71,7 @@ def test_ssgan_discriminator_losses_golden():
 
 
 def test_label_efficiency_runs():
-  rows = ssgan.label_efficiency(ssgan.LabelEfficiencyConfig.preset("test"), log=lambda s: None)
+  rows = ssgan.label_efficiency(ssgan.LabelEfficiencyConfig.from_preset("test"), log=lambda s: None)
   assert {r[2] for r in rows} == {"supervised", "ssgan"}
   assert all(0.0 <= r[3] <= 1.0 for r in rows)
   table = ssgan.summarise(rows)
@@ -78,13 +79,12 @@ def test_label_efficiency_runs():
 
 
 def test_ssgan_discriminator_exports_like_the_classifier(tmp_path):
-  report = ssgan.train_and_export(ssgan.LabelEfficiencyConfig.preset("test"), 2, str(tmp_path))
+  report = ssgan.train_and_export(ssgan.LabelEfficiencyConfig.from_preset("test"), 2, str(tmp_path))
   loaded = tf.saved_model.load(report["exports"]["saved_model"])
   out = loaded.signatures["serving_default"](frames=tf.zeros([1, 4, 16, 16, 3], tf.uint8))
   assert out["probabilities"].shape == (1, 6)
   lite = report["exports"]["tflite_stream_float32"]
-  from tfsports.serving import classifier_export
-  runner = classifier_export.StreamingTFLite(lite)
+  runner = runners.StreamingTFLiteRunner(lite)
   for _ in range(4):
     logits = runner(np.zeros((16, 16, 3), np.uint8))
   probs = tf.nn.softmax(logits).numpy()

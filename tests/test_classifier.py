@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfsports.apps import classify
+from tfsports.actions import command as classify
 from tfsports.data import synthetic
 from tfsports.data import video_io
-from tfsports.models import classifier as classifier_models
-from tfsports.serving import classifier_export
-from tfsports.trainers import classifier
+from tfsports.actions import model as classifier_models
+from tfsports.actions import export as classifier_export
+from tfsports.actions import recipe as classifier
 
-CONFIG = classifier_models.ClassifierConfig.preset("test")
+CONFIG = classifier_models.ClassifierConfig.from_preset("test")
 
 
 def _stream(stream, clip_batch):
@@ -35,7 +35,7 @@ def test_streaming_equals_whole_clip():
 
 def test_causal_temporal_conv_ignores_the_future():
   model, _ = classifier_models.build_classifier(
-      classifier_models.ClassifierConfig.preset("test", num_frames=4))
+      classifier_models.ClassifierConfig.from_preset("test", num_frames=4))
   layer = [l for l in model.layers if isinstance(l, classifier_models.CausalTemporalConv)][0]
   x = tf.random.normal([1, 4, 2, 2, layer.kernel.shape[1]])
   y = layer(x)
@@ -69,7 +69,7 @@ def test_bad_clips_get_clear_errors(bad, match):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
   run_dir = str(tmp_path_factory.mktemp("cls_run"))
-  config = classifier.ClassifierTrainConfig.preset_config(
+  config = classifier.ClassifierTrainConfig.from_preset(
       "test", run_dir=run_dir, tflite_variants=("float32", "int8"))
   return config, classifier.train_classifier(config)
 
@@ -112,7 +112,7 @@ def test_classify_tool(trained, tmp_path):
   lite_rows = list(classify.classify_video(str(video), lite))
   for a, b in zip(rows, lite_rows):
     assert a["label"] == b["label"] and abs(a["confidence"] - b["confidence"]) < 1e-4
-  proc = subprocess.run([sys.executable, "-m", "tfsports.apps.classify", str(video),
+  proc = subprocess.run([sys.executable, "-m", "tfsports", "classify", str(video),
                          f"--model={report['exports']['tflite_stream_float32']}", "--json"],
                         capture_output=True, text=True, timeout=120)
   assert proc.returncode == 0, proc.stderr[-1500:]
@@ -122,7 +122,7 @@ def test_classify_tool(trained, tmp_path):
   bad.write_text("x")
   for args in ([str(bad), f"--model={report['exports']['saved_model']}"],
                [str(video), "--model=/nonexistent/model.tflite"]):
-    proc = subprocess.run([sys.executable, "-m", "tfsports.apps.classify"] + args,
+    proc = subprocess.run([sys.executable, "-m", "tfsports", "classify"] + args,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error:")

@@ -92,7 +92,7 @@ def test_two_replica_shards_are_disjoint_tfrecord_and_videos(tmp_path):
 def test_pipelines_are_deterministic():
   def take():
     clips = pipelines.clip_dataset("synthetic", 4, (32, 32), seed=3, scene_config=CONFIG)
-    ds = pipelines.sr_batches(clips, degrade.DegradationConfig.preset("broadcast"),
+    ds = pipelines.sr_batches(clips, degrade.DegradationConfig.from_preset("broadcast"),
                               patch_size=4, batch_size=2, seed=3)
     return [lr.numpy() for lr, _ in ds.take(2)]
   for a, b in zip(take(), take()):
@@ -101,7 +101,7 @@ def test_pipelines_are_deterministic():
 
 def test_sr_pairs_follow_the_degradation():
   clips = pipelines.clip_dataset("synthetic", 4, (64, 64), scene_config=CONFIG)
-  plain = degrade.DegradationConfig.preset("bicubic", scale=4)
+  plain = degrade.DegradationConfig.from_preset("bicubic", scale=4)
   lr, hr = next(iter(pipelines.sr_batches(clips, plain, patch_size=8, batch_size=2)))
   assert lr.shape == (2, 4, 8, 8, 3) and hr.shape == (2, 4, 32, 32, 3)
   assert lr.dtype == tf.float32 and 0.0 <= float(tf.reduce_min(lr)) <= float(

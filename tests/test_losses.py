@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfsports import losses
+from tfsports.gan import losses
 
 LN2 = np.log(2.0)
 

@@ -8,20 +8,20 @@ import pytest
 import tensorflow as tf
 
 from conftest import index_frames
-from tfsports.apps import upscale
+from tfsports.superres import command as upscale
 from tfsports.data import video_io
-from tfsports.models import sr as sr_models
+from tfsports.superres import model as sr_models
 from tfsports.serving import runners
-from tfsports.trainers import common
-from tfsports.trainers import sr
-from tfsports.trainers import sr_gan
+from tfsports.gan import loop as common
+from tfsports.superres import recipe as sr
+from tfsports.superres import gan as sr_gan
 
-TEST = sr.SRTrainConfig.preset_config("test")
+TEST = sr.SRTrainConfig.from_preset("test")
 
 
 @pytest.mark.parametrize("scale", [1, 2, 4])
 def test_generator_shapes_and_safe_mode_reload(tmp_path, scale):
-  config = sr_models.SRConfig.preset("tiny", scale=scale)
+  config = sr_models.SRConfig.from_preset("tiny", scale=scale)
   gen = sr_models.build_sr_generator(config)
   x = tf.random.uniform([2, 3, 6, 10, 3])
   y = gen(x)
@@ -34,7 +34,7 @@ def test_generator_shapes_and_safe_mode_reload(tmp_path, scale):
 
 
 def test_discriminators_give_patch_logits():
-  config = sr_models.SRConfig.preset("tiny")
+  config = sr_models.SRConfig.from_preset("tiny")
   assert sr_models.build_spatial_discriminator(config)(tf.zeros([2, 16, 16, 3])).shape == (2, 2, 2, 1)
   assert sr_models.build_temporal_discriminator(config)(tf.zeros([2, 16, 16, 9])).shape == (2, 2, 2, 1)
 
@@ -48,11 +48,11 @@ def test_bad_sr_config():
 
 def _step_weights(strategy, batch, init):
   with strategy.scope():
-    trainer = sr.build_trainer(TEST, sr_models.SRConfig.preset("tiny"))
+    trainer = sr.build_trainer(TEST, sr_models.SRConfig.from_preset("tiny"))
   trainer.generator.set_weights(init[0])
   trainer.spatial_discriminator.set_weights(init[1])
   trainer.temporal_discriminator.set_weights(init[2])
-  trainer.adversarial = True
+  trainer.train_discriminator = True
   ds = tf.data.Dataset.from_tensors(batch).repeat(2)
   trainer.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
   return trainer.generator.get_weights() + trainer.spatial_discriminator.get_weights()
@@ -62,7 +62,7 @@ def test_two_replicas_step_like_one():
   rng = np.random.default_rng(0)
   lr = rng.uniform(size=(4, 5, 4, 4, 3)).astype(np.float32)
   hr = rng.uniform(size=(4, 5, 16, 16, 3)).astype(np.float32)
-  config = sr_models.SRConfig.preset("tiny")
+  config = sr_models.SRConfig.from_preset("tiny")
   init = [sr_models.build_sr_generator(config).get_weights(),
           sr_models.build_spatial_discriminator(config).get_weights(),
           sr_models.build_temporal_discriminator(config).get_weights()]
@@ -76,8 +76,8 @@ def test_two_replicas_step_like_one():
 
 def test_resume_equals_uninterrupted(tmp_path):
   cfg = dict(train_steps=6, warmup_steps=2, checkpoint_every=2)
-  whole, _ = sr.train(sr.SRTrainConfig.preset_config("test", run_dir=str(tmp_path / "a"), **cfg))
-  part = sr.SRTrainConfig.preset_config("test", run_dir=str(tmp_path / "b"), **cfg)
+  whole, _ = sr.train(sr.SRTrainConfig.from_preset("test", run_dir=str(tmp_path / "a"), **cfg))
+  part = sr.SRTrainConfig.from_preset("test", run_dir=str(tmp_path / "b"), **cfg)
   sr.train(dataclass_replace(part, train_steps=4))
   resumed, status = sr.train(part)
   assert status["start_step"] == 4 and status["step"] == 6
@@ -93,14 +93,14 @@ def dataclass_replace(config, **changes):
 
 def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
   run_dir = str(tmp_path / "run")
-  good = sr.SRTrainConfig.preset_config("test", run_dir=run_dir, train_steps=2,
+  good = sr.SRTrainConfig.from_preset("test", run_dir=run_dir, train_steps=2,
                                         warmup_steps=2, checkpoint_every=2)
   sr.train(good)
   bad = dataclass_replace(good, train_steps=8, warmup_steps=8, g_learning_rate=float("inf"))
   with pytest.raises(common.NonFiniteLossError, match="ckpt-2"):
     sr.train(bad)
   # The kept checkpoint restores to finite weights at step 2.
-  trainer = sr.build_trainer(good, sr_models.SRConfig.preset("tiny"))
+  trainer = sr.build_trainer(good, sr_models.SRConfig.from_preset("tiny"))
   run = sr.run_directory(trainer, good)
   assert run.restore().endswith("ckpt-2")
   assert all(np.isfinite(w).all() for w in trainer.generator.get_weights())
@@ -109,7 +109,7 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
   run_dir = str(tmp_path_factory.mktemp("sr_run"))
-  config = sr.SRTrainConfig.preset_config("test", run_dir=run_dir,
+  config = sr.SRTrainConfig.from_preset("test", run_dir=run_dir,
                                           tflite_variants=("float32", "int8"))
   return config, sr.train_sr(config)
 
@@ -197,12 +197,12 @@ def test_upscale_tool_streams_and_refuses_bad_input(exported, tmp_path):
                                os.path.join(export, "tflite", "float32.tflite"), resize=True) == 3
   bad = tmp_path / "bad.mp4"
   bad.write_text("no")
-  proc = subprocess.run([sys.executable, "-m", "tfsports.apps.upscale", str(bad),
+  proc = subprocess.run([sys.executable, "-m", "tfsports", "upscale", str(bad),
                          str(tmp_path / "z.mp4"), f"--model={export}/tflite/float32.tflite"],
                         capture_output=True, text=True, timeout=120)
   assert proc.returncode == 2
   assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and str(bad) in proc.stderr
-  proc = subprocess.run([sys.executable, "-m", "tfsports.apps.upscale", str(src),
+  proc = subprocess.run([sys.executable, "-m", "tfsports", "upscale", str(src),
                          str(tmp_path / "z.mp4"), "--model=no_such_model"],
                         capture_output=True, text=True, timeout=120)
   assert proc.returncode == 2 and "no_such_model" in proc.stderr
@@ -210,7 +210,7 @@ def test_upscale_tool_streams_and_refuses_bad_input(exported, tmp_path):
 
 @pytest.mark.parametrize("scale", [2, 4])
 def test_generator_is_a_residual_over_bilinear(scale):
-  gen = sr_models.build_sr_generator(sr_models.SRConfig.preset("tiny", scale=scale))
+  gen = sr_models.build_sr_generator(sr_models.SRConfig.from_preset("tiny", scale=scale))
   conv = gen.get_layer("upsample_conv")
   conv.set_weights([np.zeros_like(w) for w in conv.get_weights()])
   x = tf.random.uniform([1, 3, 7, 9, 3])
@@ -221,7 +221,7 @@ def test_generator_is_a_residual_over_bilinear(scale):
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
 def test_mixed_precision_trains(tmp_path, policy):
   try:
-    trainer, status = sr.train(sr.SRTrainConfig.preset_config(
+    trainer, status = sr.train(sr.SRTrainConfig.from_preset(
         "test", run_dir=str(tmp_path), mixed_precision=policy))
   finally:
     common.set_precision(None)
@@ -237,13 +237,13 @@ def test_mixed_precision_trains(tmp_path, policy):
 def test_bundled_presets_are_listed_and_beat_bicubic():
   from tfsports.data import degrade
   from tfsports.data import synthetic
-  from tfsports.metrics import sr_eval
+  from tfsports.superres import evaluate as sr_eval
   presets = upscale.list_presets()
   assert {"tiny_x2", "tiny_x4"} <= set(presets)
   scene = synthetic.SceneConfig(image_size=(128, 128), num_frames=4, camera="broadcast")
   clips = [synthetic.render_clip(scene, seed=10_000, index=k)["frames"] for k in range(2)]
   for name, scale in (("tiny_x4", 4), ("tiny_x2", 2)):
     report = sr_eval.evaluate_clips(upscale.resolve_model(name), clips,
-                                    degrade.DegradationConfig.preset("light", scale=scale),
+                                    degrade.DegradationConfig.from_preset("light", scale=scale),
                                     temporal=False)
     assert report["mean"]["gain_db"] > 1.0, (name, report["mean"])

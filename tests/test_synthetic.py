@@ -10,7 +10,7 @@ from tfsports.data import synthetic
 from tfsports.data import video_io
 from tfsports.data.synthetic import sports
 
-TINY = synthetic.SceneConfig.preset("tiny")
+TINY = synthetic.SceneConfig.from_preset("tiny")
 
 
 def test_same_seed_renders_the_same_clip():
@@ -152,7 +152,7 @@ def test_nuisances_change_pixels_not_ground_truth():
 def test_dataset_cli_writes_standard_formats(tmp_path):
   out = tmp_path / "ds"
   proc = subprocess.run(
-      [sys.executable, "-m", "tfsports.data.synthetic", f"--out={out}",
+      [sys.executable, "-m", "tfsports", "synth", f"--out={out}",
        "--num_clips=3", "--width=64", "--height=48", "--num_frames=6", "--seed=5"],
       capture_output=True, text=True, timeout=120)
   assert proc.returncode == 0, proc.stderr

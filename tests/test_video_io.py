@@ -151,7 +151,7 @@ def test_probe_cli_reports_good_and_bad_files(tmp_path, indexed_video):
   bad = tmp_path / "bad.mp4"
   bad.write_text("nope")
   out = subprocess.run(
-      [sys.executable, "-m", "tfsports.data.probe", str(indexed_video), str(bad),
+      [sys.executable, "-m", "tfsports", "probe", str(indexed_video), str(bad),
        str(indexed_video)], capture_output=True, text=True, timeout=60)
   assert out.returncode == 2
   lines = out.stdout.strip().splitlines()

@@ -13,7 +13,7 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tfsports.trainers import athlete  # noqa: E402
+from tfsports.athletes import recipe as athlete  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("preset", "tiny", list(athlete.TRAIN_PRESETS), "Preset.")
@@ -25,7 +25,7 @@ flags.DEFINE_integer("seed", 0, "Seed.")
 def main(argv):
   del argv
   changes = {"train_steps": FLAGS.train_steps} if FLAGS.train_steps else {}
-  config = athlete.AthleteTrainConfig.preset_config(
+  config = athlete.AthleteTrainConfig.from_preset(
       FLAGS.preset, run_dir=FLAGS.run_dir, seed=FLAGS.seed, **changes)
   report = athlete.train_athlete(config)
   print(json.dumps(report["eval"], indent=2))

@@ -16,8 +16,8 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tfsports.trainers import common  # noqa: E402
-from tfsports.trainers import sr  # noqa: E402
+from tfsports.gan import loop as common  # noqa: E402
+from tfsports.superres import recipe as sr  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("preset", "tiny", list(sr.TRAIN_PRESETS), "Model and recipe preset.")
@@ -42,7 +42,7 @@ def main(argv):
   changes = {k: getattr(FLAGS, k) for k in ("train_steps", "warmup_steps", "batch_size",
                                            "degradation")
              if getattr(FLAGS, k) is not None}
-  config = sr.SRTrainConfig.preset_config(
+  config = sr.SRTrainConfig.from_preset(
       FLAGS.preset, scale=int(FLAGS.scale), run_dir=FLAGS.run_dir, data=FLAGS.data,
       strategy=FLAGS.strategy, mixed_precision=FLAGS.mixed_precision,
       jit_compile=FLAGS.jit_compile, seed=FLAGS.seed,

@@ -15,7 +15,7 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from tfsports.trainers import ssgan  # noqa: E402
+from tfsports.actions import ssgan  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("preset", "default", list(ssgan.EXPERIMENT_PRESETS), "Preset.")
@@ -27,7 +27,7 @@ flags.DEFINE_integer("seed", 0, "Seed.")
 
 def main(argv):
   del argv
-  config = ssgan.LabelEfficiencyConfig.preset(FLAGS.preset)
+  config = ssgan.LabelEfficiencyConfig.from_preset(FLAGS.preset)
   if FLAGS.train_steps:
     config = dataclasses.replace(config, train_steps=FLAGS.train_steps)
   report = ssgan.train_and_export(config, FLAGS.labels_per_class, FLAGS.run_dir, FLAGS.seed)

@@ -13,10 +13,11 @@ import io
 import av
 import numpy as np
 import tensorflow as tf
+from tfsports import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class DegradationConfig:
+class DegradationConfig(config_lib.Config):
   """scale: 1, 2 or 4. Each (lo, hi) range is sampled uniformly per clip;
   (0, 0) turns that step off. jpeg_quality and h264_crf: 0 = off."""
   scale: int = 4
@@ -29,9 +30,6 @@ class DegradationConfig:
     if self.scale not in (1, 2, 4):
       raise ValueError(f"scale must be 1, 2 or 4, got {self.scale}")
 
-  @classmethod
-  def preset(cls, name, **changes):
-    return dataclasses.replace(DEGRADATIONS[name], **changes)
 
 
 DEGRADATIONS = {
@@ -42,6 +40,7 @@ DEGRADATIONS = {
     "restore": DegradationConfig(scale=1, blur_sigma=(0.5, 1.5),
                                  noise_std=(2, 8), jpeg_quality=(30, 70)),
 }
+config_lib.register_presets(DegradationConfig, DEGRADATIONS)
 
 
 def _uniform(seed, lo, hi):

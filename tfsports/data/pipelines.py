@@ -14,6 +14,8 @@ pipeline; batch sizes are global and divided per replica) and a seed.
 import dataclasses
 import os
 
+from absl import logging
+import numpy as np
 import tensorflow as tf
 
 from tfsports.data import degrade as degrade_lib
@@ -21,6 +23,7 @@ from tfsports.data import preprocess
 from tfsports.data import sources
 from tfsports.data import synthetic
 from tfsports.data import tfrecord
+from tfsports.data import video_io
 
 
 def clip_dataset(data, num_frames, image_size, seed=0, input_context=None,
@@ -43,7 +46,7 @@ def clip_dataset(data, num_frames, image_size, seed=0, input_context=None,
     return tf.data.Dataset.sample_from_datasets(parts, seed=seed,
                                                 stop_on_empty_dataset=False)
   if data in ("synthetic", "", None):
-    config = scene_config or synthetic.SceneConfig.preset("base")
+    config = scene_config or synthetic.SceneConfig.from_preset("base")
     config = dataclasses.replace(config, num_frames=num_frames,
                                            image_size=image_size)
     return sources.synthetic_clips(config, seed=seed, num_clips=num_clips,
@@ -197,3 +200,57 @@ def trajectory_batches(clips, obs_len, pred_len, batch_size, seed=0,
   ds = ds.map(lambda w: dict(w, past=tf.ensure_shape(w["past"], [None, obs_len, 2]),
                              future=tf.ensure_shape(w["future"], [None, pred_len, 2])))
   return _finish(ds, batch_size, input_context, shuffle_buffer, seed, repeat)
+
+
+def labelled_clips(paths, labels, num_frames, image_size, fps, seed=0,
+                   input_context=None, stabilize=False, denoise=False, margin=0.15):
+  """Training clips from labelled video files (a class-per-folder dataset):
+  (frames uint8 [T, H, W, 3], label int32 []), forever, shuffled.
+
+  Each file is decoded once at `fps` (`sources.load_clip`, optionally
+  stabilised and denoised) at `image_size` enlarged by `margin`, and cached
+  in memory; every visit takes a random window of `num_frames` (a shorter
+  clip is padded by repeating its last frame, as `sources.clip_windows`
+  does at inference), a random crop of `image_size`, a random mirror and a
+  brightness/contrast jitter. A file that cannot be read is logged and
+  skipped.
+  """
+  height, width = image_size
+  big = (int(round(height * (1 + margin))), int(round(width * (1 + margin))))
+
+  def load(path):
+    try:
+      return sources.load_clip(path.decode(), fps, big, stabilize, denoise)
+    except (video_io.VideoReadError, ValueError) as e:
+      logging.warning("skipping %s", e)
+      return np.zeros((0, big[0], big[1], 3), np.uint8)
+
+  def decode(path, label):
+    frames = tf.numpy_function(load, [path], tf.uint8, stateful=False)
+    return tf.ensure_shape(frames, [None, big[0], big[1], 3]), label
+
+  def window(seed, clip):
+    frames, label = clip
+    seed = tf.cast(seed % (2**31 - 1), tf.int32)
+    n = tf.shape(frames)[0]
+    pad = tf.maximum(num_frames - n, 0)
+    frames = tf.concat([frames, tf.repeat(frames[-1:], pad, axis=0)], 0)
+    start = tf.random.stateless_uniform([], seed, 0, tf.maximum(n - num_frames, 0) + 1,
+                                        tf.int32)
+    frames = frames[start:start + num_frames]
+    frames, _ = preprocess.random_crop_clip(frames, (height, width), seed + 1)
+    u = tf.random.stateless_uniform([3], seed + 2)
+    frames = tf.cond(u[0] < 0.5, lambda: frames[:, :, ::-1], lambda: frames)
+    x = tf.cast(frames, tf.float32)
+    x = (x - 128.0) * (0.75 + 0.5 * u[1]) + 128.0 + (u[2] - 0.5) * 50.0
+    frames = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
+    return tf.ensure_shape(frames, [num_frames, height, width, 3]), label
+
+  files = tf.data.Dataset.from_tensor_slices(
+      (tf.constant([os.fspath(p) for p in paths]), tf.constant(labels, tf.int32)))
+  files = sources._shard(files, input_context)
+  clips = files.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+  clips = clips.filter(lambda f, l: tf.shape(f)[0] > 0).cache()
+  clips = clips.repeat().shuffle(max(len(paths), 1), seed=seed)
+  return _seeds(clips, seed, input_context).map(window,
+                                                num_parallel_calls=tf.data.AUTOTUNE)

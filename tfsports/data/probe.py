@@ -1,6 +1,6 @@
 """Prints one JSON object per video file: container, codec, size, fps, frames.
 
-    python -m tfsports.data.probe FILE...
+    tfsports probe FILE...
 
 A file that cannot be read gets a one-line error on stderr naming it; the
 other files are still probed, and the exit status is 2 at the end.
@@ -12,10 +12,15 @@ import sys
 from tfsports.data import video_io
 
 
-def main(argv=None):
-  paths = sys.argv[1:] if argv is None else argv
+def define_flags():
+  """No flags of its own."""
+
+
+def main(argv):
+  """argv: [program, FILE...]."""
+  paths = argv[1:]
   if not paths:
-    print("usage: python -m tfsports.data.probe FILE...", file=sys.stderr)
+    print("usage: tfsports probe FILE...", file=sys.stderr)
     return 2
   status = 0
   for path in paths:
@@ -27,7 +32,3 @@ def main(argv=None):
       continue
     print(json.dumps(info.to_dict()), flush=True)
   return status
-
-
-if __name__ == "__main__":
-  sys.exit(main())

@@ -21,6 +21,7 @@ Each takes a `tf.distribute.InputContext`: worker k of n reads shard k
 """
 
 import os
+import re
 
 from absl import logging
 import numpy as np
@@ -153,6 +154,66 @@ def list_videos(root):
   if not paths:
     raise FileNotFoundError(f"{root}: no video files ({', '.join(VIDEO_EXTENSIONS)})")
   return paths, labels, class_names
+
+
+def natural_key(path):
+  """Sort key that orders clip_2 before clip_10."""
+  parts = re.split(r"(\d+)", os.path.basename(os.fspath(path)))
+  return [int(p) if p.isdigit() else p.lower() for p in parts]
+
+
+def split_by_file(paths, labels, eval_fraction):
+  """A file-level split: (train indices, eval indices) into `paths`.
+
+  Within each class the files are put in natural order (clip_2 before
+  clip_10) and the last `eval_fraction` of them (at least one where a class
+  has two or more) is held back. Datasets numbered in recording order so
+  hold back their latest clips, and no window of a held-back file is ever
+  trained on.
+  """
+  if not 0 < eval_fraction < 1:
+    raise ValueError(f"eval_fraction must be in (0, 1), got {eval_fraction}")
+  train, held = [], []
+  for label in sorted(set(labels)):
+    idx = sorted((i for i, l in enumerate(labels) if l == label),
+                 key=lambda i: natural_key(paths[i]))
+    n_eval = int(round(len(idx) * eval_fraction))
+    if len(idx) >= 2:
+      n_eval = min(max(n_eval, 1), len(idx) - 1)
+    else:
+      n_eval = 0
+    train += idx[:len(idx) - n_eval]
+    held += idx[len(idx) - n_eval:]
+  return sorted(train), sorted(held)
+
+
+def load_clip(path, fps, size, stabilize=False, denoise=False):
+  """A whole video at `fps` (see `video_io.resample_fps`), resized to
+  `size` (height, width), optionally stabilised and denoised: uint8
+  [T, H, W, 3]."""
+  from tfsports.data import preprocess
+  frames = video_io.read_frames_at(path, fps, size=tuple(size))
+  if stabilize and len(frames) > 1:
+    frames = preprocess.stabilize_clip(frames)[0]
+  if denoise:
+    frames = preprocess.denoise_clip(frames, method="bilateral")
+  return frames
+
+
+def clip_windows(frames, num_frames):
+  """Non-overlapping windows covering a clip: uint8 [N, num_frames, H, W, 3].
+
+  A clip shorter than a window, and the last partial window, are padded by
+  repeating the last frame (a held pose, not a jump back to the start).
+  """
+  frames = np.asarray(frames)
+  windows = []
+  for start in range(0, len(frames), num_frames):
+    w = frames[start:start + num_frames]
+    if len(w) < num_frames:
+      w = np.concatenate([w, np.repeat(w[-1:], num_frames - len(w), 0)])
+    windows.append(w)
+  return np.stack(windows)
 
 
 def video_clips(paths, labels, num_frames, image_size, stride=1, hop=None,

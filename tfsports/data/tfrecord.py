@@ -1,8 +1,8 @@
 r"""Clips as sharded `tf.train.SequenceExample` TFRecords, JPEG frames.
 
-    python -m tfsports.data.tfrecord --source=synthetic --num_clips=100 \
+    tfsports tfrecord --source=synthetic --num_clips=100 \
         --out=/data/train --num_shards=8
-    python -m tfsports.data.tfrecord --source=/videos/by_class --out=/data/v
+    tfsports tfrecord --source=/videos/by_class --out=/data/v
 
 The reader decodes JPEG inside the graph (`tf.io.decode_jpeg`), so it scales
 with `num_parallel_calls` and takes no Python lock.
@@ -209,7 +209,7 @@ def convert(source, out_prefix, num_shards=1, num_clips=100, seed=0,
   from tfsports.data import synthetic
   from tfsports.data import video_io
   if source == "synthetic":
-    config = scene_config or synthetic.SceneConfig.preset("base")
+    config = scene_config or synthetic.SceneConfig.from_preset("base")
     clips = (synthetic.render_clip(config, seed=seed, index=k)
              for k in range(num_clips))
     return write_shards(clips, out_prefix, num_shards, source="synthetic")
@@ -224,22 +224,8 @@ def convert(source, out_prefix, num_shards=1, num_clips=100, seed=0,
   return write_shards(video_clips(), out_prefix, num_shards, source=source)
 
 
-def main(argv):
-  del argv
-  from absl import flags
-  from tfsports.data import synthetic
-  FLAGS = flags.FLAGS
-  config = synthetic.SceneConfig(
-      image_size=(FLAGS.height, FLAGS.width), num_frames=FLAGS.num_frames)
-  size = (FLAGS.height, FLAGS.width) if FLAGS.source != "synthetic" and FLAGS.resize else None
-  paths = convert(FLAGS.source, FLAGS.out, FLAGS.num_shards, FLAGS.num_clips,
-                  FLAGS.seed, config, FLAGS.num_frames, size)
-  for p in paths:
-    print(p)
-
-
-if __name__ == "__main__":
-  from absl import app
+def define_flags():
+  """Command-line flags; defined on demand so the module imports cleanly."""
   from absl import flags
   flags.DEFINE_string("source", "synthetic", "'synthetic' or a folder of videos.")
   flags.DEFINE_string("out", None, "Output prefix, e.g. /data/train.")
@@ -250,5 +236,27 @@ if __name__ == "__main__":
   flags.DEFINE_integer("height", 256, "Frame height.")
   flags.DEFINE_integer("width", 256, "Frame width.")
   flags.DEFINE_bool("resize", False, "Resize video frames to height x width.")
-  flags.mark_flag_as_required("out")
-  app.run(main)
+
+
+def main(argv):
+  import sys
+  from absl import flags
+  from tfsports.data import synthetic
+  from tfsports.data import video_io
+  FLAGS = flags.FLAGS
+  if len(argv) > 1 or not FLAGS.out:
+    print("usage: tfsports tfrecord --out=PREFIX [--source=synthetic|DIR ...]",
+          file=sys.stderr)
+    return 2
+  config = synthetic.SceneConfig(
+      image_size=(FLAGS.height, FLAGS.width), num_frames=FLAGS.num_frames)
+  size = (FLAGS.height, FLAGS.width) if FLAGS.source != "synthetic" and FLAGS.resize else None
+  try:
+    paths = convert(FLAGS.source, FLAGS.out, FLAGS.num_shards, FLAGS.num_clips,
+                    FLAGS.seed, config, FLAGS.num_frames, size)
+  except (FileNotFoundError, video_io.VideoReadError, ValueError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  for p in paths:
+    print(p)
+  return 0

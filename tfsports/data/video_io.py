@@ -154,6 +154,32 @@ def read_frames(path, size=None):
   return np.stack(list(iter_frames(path, size=size)))
 
 
+def resample_fps(frames, source_fps, fps):
+  """Yields the frames of an iterable at `fps`: output frame k is the source
+  frame shown at time k / fps (the latest one at or before it), so a video
+  plays at the same speed at any frame rate; frames are repeated when `fps`
+  exceeds `source_fps`. Holds one frame at a time."""
+  if not source_fps or source_fps <= 0 or not fps or fps <= 0:
+    raise ValueError(f"frame rates must be positive, got {source_fps} and {fps}")
+  k = 0
+  for n, frame in enumerate(frames):
+    # Source frame n covers [n / source_fps, (n + 1) / source_fps).
+    end = (n + 1) / source_fps
+    while k / fps < end - 1e-9:
+      yield frame
+      k += 1
+
+
+def read_frames_at(path, fps, size=None):
+  """All frames of `path` resampled to `fps` (see `resample_fps`): uint8
+  [T, H, W, 3] with T about duration * fps (at least 1)."""
+  source_fps = probe(path).fps or 25.0
+  frames = list(resample_fps(iter_frames(path, size=size), source_fps, fps))
+  if not frames:
+    raise VideoReadError(path, "no frame could be decoded")
+  return np.stack(frames)
+
+
 def clip_indices(start, num_frames, stride):
   return [start + i * stride for i in range(num_frames)]
 

@@ -1,5 +1,8 @@
-"""One calling convention for a model in any form: Keras, SavedModel or
-TFLite. A runner maps a uint8 window [T, h, w, 3] to a uint8 frame."""
+"""The runners: one calling convention for a model in any form.
+
+A frame runner (Keras, SavedModel or TFLite) maps a uint8 window
+[T, h, w, 3] to a uint8 frame; `StreamingTFLiteRunner` runs a streaming
+model frame by frame with explicit states."""
 
 import collections
 import os
@@ -75,6 +78,7 @@ class SavedModelRunner:
 class TFLiteRunner:
   def __init__(self, path, num_threads=2):
     from ai_edge_litert import interpreter as litert
+    self.path = path
     self.interpreter = litert.Interpreter(model_path=path, num_threads=num_threads)
     self.interpreter.allocate_tensors()
     self.input = self.interpreter.get_input_details()[0]
@@ -83,7 +87,8 @@ class TFLiteRunner:
     self.input_size = tuple(int(d) for d in self.input["shape"][2:4])
 
   def ops(self):
-    return sorted({op["op_name"] for op in self.interpreter._get_ops_details()})
+    from tfsports.serving import tflite
+    return tflite.builtin_ops(self.path)
 
   def __call__(self, window):
     _check(window, self.window, self.input_size)
@@ -104,6 +109,51 @@ class TFLiteRunner:
     else:
       return y
     return np.clip(np.round(y), 0, 255).astype(np.uint8)
+
+
+class StreamingTFLiteRunner:
+  """Runs a streaming TFLite model (states as inputs and outputs, as
+  `actions.model.build_stream_model` makes) frame by frame, carrying its
+  states; `reset` starts a new stream."""
+
+  def __init__(self, path, num_threads=2):
+    from ai_edge_litert import interpreter as litert
+    self.path = path
+    self.interpreter = litert.Interpreter(model_path=path, num_threads=num_threads)
+    self.runner = self.interpreter.get_signature_runner()
+    details = self.runner.get_input_details()
+    self.state_names = sorted(n for n in details if n != "frame")
+    self.state_shapes = {n: details[n]["shape"] for n in self.state_names}
+    self.frame_shape = tuple(details["frame"]["shape"][1:3])
+    outputs = self.runner.get_output_details()
+    self.output_names = sorted(outputs)
+    self.reset()
+
+  def ops(self):
+    from tfsports.serving import tflite
+    return tflite.builtin_ops(self.path)
+
+  def reset(self):
+    self.states = {n: np.zeros(s, np.float32) for n, s in self.state_shapes.items()}
+
+  def __call__(self, frame):
+    """uint8 [H, W, 3] -> logits [K]; advances the states."""
+    if frame.dtype != np.uint8 or frame.shape != self.frame_shape + (3,):
+      raise ModelMismatchError(f"expected uint8 frames of {self.frame_shape + (3,)}, got "
+                       f"{frame.dtype} {frame.shape}")
+    out = self.runner(frame=frame[None], **self.states)
+    # Outputs are (logits, states in spec order, sum, count): output_0 is the
+    # logits, the rest follow the state inputs' order.
+    values = [out[n] for n in sorted(out, key=lambda n: int(n.split("_")[-1]))]
+    for name, value in zip(_spec_order(self.state_names), values[1:]):
+      self.states[name] = value
+    return values[0][0]
+
+
+def _spec_order(names):
+  blocks = sorted((n for n in names if n.startswith("state_block")),
+                  key=lambda n: int(n[len("state_block"):]))
+  return blocks + ["state_sum", "state_count"]
 
 
 def _check(window, length, size):

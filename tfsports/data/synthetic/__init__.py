@@ -2,7 +2,7 @@
 full ground truth on every frame.
 
     from tfsports.data import synthetic
-    clip = synthetic.render_clip(synthetic.SceneConfig.preset("tiny"), seed=0, index=3)
+    clip = synthetic.render_clip(synthetic.SceneConfig.from_preset("tiny"), seed=0, index=3)
     clip["frames"]   # uint8 [T, H, W, 3]
 
 Clip `index` under `seed` is always the same clip, whatever else is rendered
@@ -19,6 +19,7 @@ from tfsports.data.synthetic import render as render_lib
 from tfsports.data.synthetic import scene as scene_lib
 from tfsports.data.synthetic import sports as sports_lib
 from tfsports.data.synthetic.sports import ACTION_CLASSES
+from tfsports import config as config_lib
 
 REFEREE_TEAM = scene_lib.REFEREE_TEAM
 NUM_KITS = len(scene_lib.KITS) + 1     # team kits and the referee's
@@ -26,7 +27,7 @@ MAX_SIZE = (1080, 1920)
 
 
 @dataclasses.dataclass(frozen=True)
-class SceneConfig:
+class SceneConfig(config_lib.Config):
   """What the renderer draws.
 
   sport: "soccer", "basketball" or "random" (chosen per clip).
@@ -62,9 +63,6 @@ class SceneConfig:
     if self.num_frames < 1 or self.fps <= 0:
       raise ValueError("num_frames must be >= 1 and fps > 0")
 
-  @classmethod
-  def preset(cls, name, **changes):
-    return dataclasses.replace(PRESETS[name], **changes)
 
 
 PRESETS = {
@@ -77,6 +75,7 @@ PRESETS = {
                                   camera="broadcast", motion_blur=2.0,
                                   noise=2.0),
 }
+config_lib.register_presets(SceneConfig, PRESETS)
 
 
 def clip_rng(seed, index):

@@ -11,7 +11,7 @@ from tfsports.data.synthetic.sports import ACTION_CLASSES
 
 _README = """# Synthetic sports dataset (tfsports)
 
-Rendered by `python -m tfsports.data.synthetic` with seed {seed}: {num_clips}
+Rendered by `tfsports synth` with seed {seed}: {num_clips}
 clips of {num_frames} frames at {width}x{height}, {fps} fps. Clip `k` is
 `tfsports.data.synthetic.render_clip(config, seed={seed}, index=k)`.
 

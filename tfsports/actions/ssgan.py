@@ -17,11 +17,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfsports import losses as losses_lib
+from tfsports.gan import losses as losses_lib
 from tfsports.data import synthetic
-from tfsports.models import classifier as classifier_models
-from tfsports.models import video_gan
-from tfsports.trainers import common
+from tfsports.actions import model as classifier_models
+from tfsports.actions import generator as video_gan
+from tfsports.gan import loop
+from tfsports.gan import model as gan_lib
+from tfsports import config as config_lib
 
 
 def ssgan_d_losses(logits_labelled, labels, logits_unlabelled, logits_fake, num_classes):
@@ -36,12 +38,14 @@ def ssgan_d_losses(logits_labelled, labels, logits_unlabelled, logits_fake, num_
   return supervised, unsup_real + unsup_fake
 
 
-class SemiSupervisedGAN(keras.Model):
+class SemiSupervisedGAN(gan_lib.GAN):
+  """Batches are ((labelled [B, T, H, W, 3] float [0, 1], labels int32 [B]),
+  unlabelled [B, T, H, W, 3]). The discriminator maps a float clip to
+  [logits over K+1, head features]."""
+  METRICS = ("d_supervised", "d_unsupervised", "g_feature_matching", "accuracy")
 
   def __init__(self, generator, discriminator, num_classes, latent_dim, **kwargs):
-    super().__init__(**kwargs)
-    self.generator = generator
-    self.discriminator = discriminator       # float clip -> [logits K+1, features]
+    super().__init__(generator, discriminator, **kwargs)
     self.num_classes = num_classes
     self.latent_dim = latent_dim
 
@@ -49,65 +53,42 @@ class SemiSupervisedGAN(keras.Model):
     return self.discriminator(frames, training=training)[0]
 
   def compile(self, d_optimizer, g_optimizer, unsupervised_weight=1.0, **kwargs):
-    super().compile(**kwargs)
-    self.d_optimizer = d_optimizer
-    self.g_optimizer = g_optimizer
+    super().compile(d_optimizer, g_optimizer, **kwargs)
     self.unsupervised_weight = unsupervised_weight
-    self.trackers = {n: keras.metrics.Mean(name=n) for n in
-                     ("d_supervised", "d_unsupervised", "g_feature_matching", "accuracy")}
 
-  @property
-  def metrics(self):
-    return list(self.trackers.values())
+  def generate(self, data, training, stream=0):
+    """Class-conditional fakes; each optimizer step draws new ones."""
+    batch = tf.shape(data[1])[0]
+    step = tf.cast(loop.inner_optimizer(self.d_optimizer).iterations, tf.int32)
+    seed = tf.stack([step, stream])
+    z = tf.random.stateless_normal([batch, self.latent_dim], seed)
+    labels = tf.random.stateless_uniform([batch], seed + 1, 0, self.num_classes, tf.int32)
+    return self.generator([z, labels], training=training)
 
-  def build_optimizers(self):
-    self.d_optimizer.build(self.discriminator.trainable_variables)
-    self.g_optimizer.build(self.generator.trainable_variables)
-
-  def _sample(self, batch, step_seed):
-    z = tf.random.stateless_normal([batch, self.latent_dim], step_seed)
-    labels = tf.random.stateless_uniform([batch], step_seed + 1, 0, self.num_classes, tf.int32)
-    return z, labels
-
-  def train_step(self, data):
+  def discriminator_loss(self, data, fake):
     (labelled, labels), unlabelled = data
-    batch = tf.shape(unlabelled)[0]
-    step = tf.cast(common.inner_optimizer(self.d_optimizer).iterations, tf.int32)
-    z, fake_labels = self._sample(batch, tf.stack([step, 0]))
-    fake = self.generator([z, fake_labels], training=True)
-    d_vars = self.discriminator.trainable_variables
-    with tf.GradientTape() as tape:
-      logits_l, _ = self.discriminator(labelled, training=True)
-      logits_u, _ = self.discriminator(unlabelled, training=True)
-      logits_f, _ = self.discriminator(tf.stop_gradient(fake), training=True)
-      supervised, unsupervised = ssgan_d_losses(logits_l, labels, logits_u, logits_f,
-                                                self.num_classes)
-      d_loss = (common.average_loss(supervised) +
-                self.unsupervised_weight * common.average_loss(unsupervised))
-    grads = tape.gradient(d_loss, d_vars)
-    self.d_optimizer.apply_gradients(zip(grads, d_vars))
+    logits_l, _ = self.discriminator(labelled, training=True)
+    logits_u, _ = self.discriminator(unlabelled, training=True)
+    logits_f, _ = self.discriminator(fake, training=True)
+    supervised, unsupervised = ssgan_d_losses(logits_l, labels, logits_u, logits_f,
+                                              self.num_classes)
+    loss = (loop.average_loss(supervised) +
+            self.unsupervised_weight * loop.average_loss(unsupervised))
+    hits = tf.equal(tf.argmax(logits_l[:, :self.num_classes], -1, output_type=tf.int32),
+                    labels)
+    return loss, {"d_supervised": supervised, "d_unsupervised": unsupervised,
+                  "accuracy": tf.cast(hits, tf.float32)}
 
-    g_vars = self.generator.trainable_variables
-    z, fake_labels = self._sample(batch, tf.stack([step, 1]))
-    with tf.GradientTape() as tape:
-      fake = self.generator([z, fake_labels], training=True)
-      _, feats_fake = self.discriminator(fake, training=True)
-      _, feats_real = self.discriminator(unlabelled, training=True)
-      fm = losses_lib.feature_matching_loss(tf.stop_gradient(feats_real), feats_fake)
-      g_loss = common.average_loss(fm)
-    grads = tape.gradient(g_loss, g_vars)
-    self.g_optimizer.apply_gradients(zip(grads, g_vars))
-
-    acc = tf.cast(tf.equal(tf.argmax(logits_l[:, :self.num_classes], -1, output_type=tf.int32),
-                           labels), tf.float32)
-    for name, value in (("d_supervised", supervised), ("d_unsupervised", unsupervised),
-                        ("g_feature_matching", fm), ("accuracy", acc)):
-      self.trackers[name].update_state(value)
-    return {n: m.result() for n, m in self.trackers.items()}
+  def generator_loss(self, data):
+    fake = self.generate(data, training=True, stream=1)
+    _, feats_fake = self.discriminator(fake, training=True)
+    _, feats_real = self.discriminator(data[1], training=True)
+    fm = losses_lib.feature_matching_loss(tf.stop_gradient(feats_real), feats_fake)
+    return loop.average_loss(fm), {"g_feature_matching": fm}
 
 
 @dataclasses.dataclass(frozen=True)
-class LabelEfficiencyConfig:
+class LabelEfficiencyConfig(config_lib.Config):
   """The label-efficiency experiment: a pool of training clips of which
   `labels_per_class` per class keep their labels, and held-back test clips."""
   classifier_preset: str = "tiny"
@@ -123,9 +104,6 @@ class LabelEfficiencyConfig:
   batch_size: int = 16
   learning_rate: float = 2e-3
 
-  @classmethod
-  def preset(cls, name, **changes):
-    return dataclasses.replace(EXPERIMENT_PRESETS[name], **changes)
 
 
 EXPERIMENT_PRESETS = {
@@ -136,16 +114,17 @@ EXPERIMENT_PRESETS = {
                                   labels_per_class=(2,), seeds=(0,), train_steps=3,
                                   batch_size=4),
 }
+config_lib.register_presets(LabelEfficiencyConfig, EXPERIMENT_PRESETS)
 
 
 def _classifier_config(config, num_classes):
-  base = classifier_models.ClassifierConfig.preset(config.classifier_preset)
+  base = classifier_models.ClassifierConfig.from_preset(config.classifier_preset)
   return dataclasses.replace(base, num_frames=config.num_frames,
                              image_size=tuple(config.image_size), num_classes=num_classes)
 
 
 def render_pool(config, seed, count, start):
-  scene = synthetic.SceneConfig.preset("action", image_size=tuple(config.image_size),
+  scene = synthetic.SceneConfig.from_preset("action", image_size=tuple(config.image_size),
                                        num_frames=config.num_frames, fps=config.fps)
   clips = [synthetic.render_clip(scene, seed=seed, index=start + k) for k in range(count)]
   return (np.stack([c["frames"] for c in clips]),
@@ -187,7 +166,7 @@ def build_ssgan(config, num_classes, seed):
   gconfig = video_gan.VideoGeneratorConfig(
       num_classes=num_classes, num_frames=config.num_frames,
       image_size=tuple(config.image_size),
-      filters=video_gan.VideoGeneratorConfig.preset(config.generator_preset).filters)
+      filters=video_gan.VideoGeneratorConfig.from_preset(config.generator_preset).filters)
   gan = SemiSupervisedGAN(video_gan.build_video_generator(gconfig), discriminator,
                           num_classes, gconfig.latent_dim)
   gan.compile(d_optimizer=keras.optimizers.Adam(config.learning_rate, beta_1=0.5),
@@ -258,7 +237,7 @@ def train_and_export(config, labels_per_class, run_dir, seed=0):
   "generated"). Returns the report."""
   import json
   import os
-  from tfsports.serving import classifier_export
+  from tfsports.actions import export as classifier_export
   num_classes = len(synthetic.ACTION_CLASSES)
   train_x, train_y = render_pool(config, seed=100, count=config.num_train_clips, start=0)
   test_x, test_y = render_pool(config, seed=200, count=config.num_test_clips, start=0)

@@ -13,25 +13,24 @@ import keras
 from keras import ops
 
 from tfsports.data.synthetic import NUM_KITS
-from tfsports.models import layers
+from tfsports import layers
+from tfsports import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class AthleteConfig:
+class AthleteConfig(config_lib.Config):
   crop_size: tuple = (48, 24)       # (height, width)
   filters: tuple = (24, 48, 64)
   embedding_dim: int = 64
   num_kits: int = NUM_KITS
 
-  @classmethod
-  def preset(cls, name, **changes):
-    return dataclasses.replace(ATHLETE_PRESETS[name], **changes)
 
 
 ATHLETE_PRESETS = {
     "tiny": AthleteConfig(),
     "test": AthleteConfig(crop_size=(16, 8), filters=(4, 8), embedding_dim=8),
 }
+config_lib.register_presets(AthleteConfig, ATHLETE_PRESETS)
 
 
 @keras.saving.register_keras_serializable(package=layers.PACKAGE)

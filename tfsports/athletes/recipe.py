@@ -9,22 +9,23 @@ embedding from player crops; evaluation on held-back scenes; export.
 import dataclasses
 import json
 import os
-import shutil
-import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfsports import losses as losses_lib
+from tfsports.gan import losses as losses_lib
 from tfsports.data import crops as crops_lib
 from tfsports.data import synthetic
-from tfsports.models import athlete as athlete_models
-from tfsports.trainers import common
+from tfsports.athletes import model as athlete_models
+from tfsports.gan import loop as common
+from tfsports.serving import saved_model as saved_model_lib
+from tfsports.serving import tflite as tflite_lib
+from tfsports import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class AthleteTrainConfig:
+class AthleteTrainConfig(config_lib.Config):
   preset: str = "tiny"
   run_dir: str = "runs/athlete_tiny"
   train_steps: int = 1500
@@ -36,9 +37,6 @@ class AthleteTrainConfig:
   eval_clips: int = 30
   verbose: int = 1
 
-  @classmethod
-  def preset_config(cls, name, **changes):
-    return dataclasses.replace(TRAIN_PRESETS[name], **changes)
 
 
 TRAIN_PRESETS = {
@@ -46,6 +44,7 @@ TRAIN_PRESETS = {
     "test": AthleteTrainConfig(preset="test", train_steps=4, batch_size=8,
                                checkpoint_every=2, eval_clips=2, verbose=0),
 }
+config_lib.register_presets(AthleteTrainConfig, TRAIN_PRESETS)
 
 
 class TripletLoss(keras.losses.Loss):
@@ -66,7 +65,7 @@ def _to_targets(crop, labels):
 
 def train(config):
   keras.utils.set_random_seed(config.seed)
-  model_config = athlete_models.AthleteConfig.preset(config.preset)
+  model_config = athlete_models.AthleteConfig.from_preset(config.preset)
   model = athlete_models.build_athlete_model(model_config)
   ce = lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True)
   model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -92,7 +91,7 @@ def evaluate(model, config):
   """Team and number accuracy over held-back scenes' crops, and rank-1
   re-identification: each player in a scene's first frame is matched to the
   nearest embedding among the players in its last frame."""
-  model_config = athlete_models.AthleteConfig.preset(config.preset)
+  model_config = athlete_models.AthleteConfig.from_preset(config.preset)
   team_hits, number_hits, number_total, reid_hits, reid_total, n = 0, 0, 0, 0, 0, 0
   for k in range(config.eval_clips):
     clip = synthetic.render_clip(crops_lib.CROP_SCENE, seed=config.seed + 10_000, index=k)
@@ -127,23 +126,17 @@ def evaluate(model, config):
 
 
 def export(model, export_dir):
-  base = os.path.join(export_dir, "saved_model", "athlete")
-  path = os.path.join(base, "1")
-  if os.path.exists(path):
-    shutil.rmtree(path)
-  os.makedirs(base, exist_ok=True)
-  model.export(path, format="tf_saved_model", verbose=False)
+  """SavedModel (TF Serving layout, dynamic batch) and float32 TFLite (batch
+  1) of the athlete model: uint8 crops -> kit, tens, units, embedding."""
   h, w = model.input_shape[1:3]
-  os.makedirs(os.path.join(export_dir, "tflite"), exist_ok=True)
-  lite = os.path.join(export_dir, "tflite", "athlete_float32.tflite")
-  with tempfile.TemporaryDirectory() as tmp:
-    model.export(tmp, format="tf_saved_model", verbose=False,
-                 input_signature=[tf.TensorSpec([1, h, w, 3], tf.uint8, name="crops")])
-    converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    with open(lite, "wb") as f:
-      f.write(converter.convert())
-  return {"saved_model": path, "tflite_float32": lite}
+  saved = saved_model_lib.write_saved_model(
+      model, os.path.join(export_dir, "saved_model"), "athlete",
+      [{"crops": np.zeros((1, h, w, 3), np.uint8)}],
+      input_signature=[tf.TensorSpec([None, h, w, 3], tf.uint8, name="crops")])
+  lite = tflite_lib.export_tflite(
+      model, [tf.TensorSpec([1, h, w, 3], tf.uint8, name="crops")],
+      os.path.join(export_dir, "tflite"), ("float32",), file_name="athlete_{variant}.tflite")
+  return {"saved_model": saved, "tflite_float32": lite["float32"]}
 
 
 def train_athlete(config):

@@ -4,19 +4,17 @@ data augmentation): latent + class -> clip float [T, H, W, 3] in [0, 1]."""
 import dataclasses
 
 import keras
+from tfsports import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class VideoGeneratorConfig:
+class VideoGeneratorConfig(config_lib.Config):
   num_classes: int = 5
   latent_dim: int = 64
   num_frames: int = 8
   image_size: tuple = (32, 32)
   filters: tuple = (128, 64, 32)
 
-  @classmethod
-  def preset(cls, name, **changes):
-    return dataclasses.replace(GENERATOR_PRESETS[name], **changes)
 
 
 GENERATOR_PRESETS = {
@@ -26,6 +24,7 @@ GENERATOR_PRESETS = {
     "test": VideoGeneratorConfig(num_frames=4, image_size=(16, 16), filters=(16, 8),
                                  latent_dim=8),
 }
+config_lib.register_presets(VideoGeneratorConfig, GENERATOR_PRESETS)
 
 
 def apply_up_block(x, filters, temporal, name):

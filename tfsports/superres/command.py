@@ -1,7 +1,7 @@
 r"""Upscales (or restores) a video with a super-resolution model.
 
-    python -m tfsports.apps.upscale IN.mp4 OUT.mp4 [--model=tiny_x4]
-    python -m tfsports.apps.upscale --list_models
+    tfsports upscale IN.mp4 OUT.mp4 [--model=tiny_x4]
+    tfsports upscale --list_models
 
 --model takes a SavedModel directory, a .tflite file or a bundled preset
 name. Frames stream through in constant memory for any length; the first
@@ -12,13 +12,12 @@ a model that does not fit the video gets a one-line error and exit status 2.
 import os
 import sys
 
-from absl import app
 from absl import flags
 import cv2
 
 FLAGS = flags.FLAGS
 
-PRESET_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+PRESET_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           "presets")
 
 
@@ -92,7 +91,7 @@ def main(argv):
       print(f"{name}\t{path}")
     return 0
   if len(argv) != 3:
-    print("usage: python -m tfsports.apps.upscale IN.mp4 OUT.mp4 [--model=...]",
+    print("usage: tfsports upscale IN.mp4 OUT.mp4 [--model=...]",
           file=sys.stderr)
     return 2
   try:
@@ -104,8 +103,3 @@ def main(argv):
     return 2
   print(f"wrote {n} frames to {argv[2]}")
   return 0
-
-
-if __name__ == "__main__":
-  define_flags()
-  app.run(lambda argv: sys.exit(main(argv)))

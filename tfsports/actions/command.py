@@ -1,7 +1,7 @@
 r"""Classifies a video window by window.
 
-    python -m tfsports.apps.classify VIDEO --model=RUN_DIR/export/saved_model/classifier/1 [--json]
-    python -m tfsports.apps.classify VIDEO --model=RUN_DIR/export/tflite/stream_float32.tflite
+    tfsports classify VIDEO --model=RUN_DIR/export/saved_model/classifier/1 [--json]
+    tfsports classify VIDEO --model=RUN_DIR/export/tflite/stream_float32.tflite
 
 A SavedModel classifies whole windows of its clip length; a streaming
 .tflite model runs frame by frame with its states reset at each window, so
@@ -16,7 +16,6 @@ import json
 import os
 import sys
 
-from absl import app
 from absl import flags
 import cv2
 import numpy as np
@@ -41,8 +40,9 @@ class SavedModelClassifier:
 
 class TFLiteStreamClassifier:
   def __init__(self, path, num_frames, class_names, threads=2):
-    from tfsports.serving import classifier_export
-    self.stream = classifier_export.StreamingTFLite(path, threads)
+    from tfsports.actions import export as classifier_export
+    from tfsports.serving import runners
+    self.stream = runners.StreamingTFLiteRunner(path, threads)
     self.num_frames = num_frames
     self.image_size = self.stream.frame_shape
     self.class_names = class_names
@@ -126,7 +126,7 @@ def classify_video(path, classifier):
 def main(argv):
   from tfsports.data import video_io
   if len(argv) != 2:
-    print("usage: python -m tfsports.apps.classify VIDEO --model=... [--json]", file=sys.stderr)
+    print("usage: tfsports classify VIDEO --model=... [--json]", file=sys.stderr)
     return 2
   try:
     classifier = load_classifier(FLAGS.model, FLAGS.threads)
@@ -140,8 +140,3 @@ def main(argv):
     print(f"error: {e}", file=sys.stderr)
     return 2
   return 0
-
-
-if __name__ == "__main__":
-  define_flags()
-  app.run(lambda argv: sys.exit(main(argv)))

@@ -20,13 +20,14 @@ import keras
 from keras import ops
 import tensorflow as tf
 
-from tfsports.models import layers
+from tfsports import layers
+from tfsports import config as config_lib
 
 PACKAGE = layers.PACKAGE
 
 
 @dataclasses.dataclass(frozen=True)
-class ClassifierConfig:
+class ClassifierConfig(config_lib.Config):
   num_classes: int = 5
   num_frames: int = 16
   image_size: tuple = (96, 96)
@@ -35,9 +36,6 @@ class ClassifierConfig:
   head_dim: int = 64
   dropout: float = 0.2
 
-  @classmethod
-  def preset(cls, name, **changes):
-    return dataclasses.replace(CLASSIFIER_PRESETS[name], **changes)
 
 
 CLASSIFIER_PRESETS = {
@@ -47,6 +45,7 @@ CLASSIFIER_PRESETS = {
     "test": ClassifierConfig(num_frames=4, image_size=(16, 16), filters=(4, 8),
                              head_dim=8),
 }
+config_lib.register_presets(ClassifierConfig, CLASSIFIER_PRESETS)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

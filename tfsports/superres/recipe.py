@@ -21,17 +21,20 @@ from tfsports.data import degrade as degrade_lib
 from tfsports.data import pipelines
 from tfsports.data import synthetic
 from tfsports.data import video_io
-from tfsports.metrics import sr_eval
+from tfsports.superres import evaluate as sr_eval
 from tfsports.metrics import video_quality
-from tfsports.models import sr as sr_models
-from tfsports.serving import export as export_lib
+from tfsports.superres import model as sr_models
+from tfsports.serving import saved_model as saved_model_lib
+from tfsports.serving import tflite as tflite_lib
 from tfsports.serving import runners
-from tfsports.trainers import common
-from tfsports.trainers import sr_gan
+from tfsports.gan import loop as common
+from tfsports.gan import losses as losses_lib
+from tfsports.superres import gan as sr_gan
+from tfsports import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class SRTrainConfig:
+class SRTrainConfig(config_lib.Config):
   """One training run. `data`: "synthetic", a folder of videos, or TFRecords.
   `image_size`: the high-res frame size clips are read at; `patch_size`: the
   low-res training crop. `export_size`: low-res (h, w) of the fixed-shape
@@ -66,12 +69,9 @@ class SRTrainConfig:
   eval_frames: int = 8
   real_eval_videos: tuple = ()
   export_size: tuple = (180, 320)
-  tflite_variants: tuple = export_lib.TFLITE_VARIANTS
+  tflite_variants: tuple = tflite_lib.VARIANTS
   verbose: int = 1
 
-  @classmethod
-  def preset_config(cls, name, **changes):
-    return dataclasses.replace(TRAIN_PRESETS[name], **changes)
 
 
 TRAIN_PRESETS = {
@@ -86,6 +86,7 @@ TRAIN_PRESETS = {
                           eval_size=(16, 16), eval_frames=4, export_size=(8, 8),
                           tflite_variants=("float32",), verbose=0),
 }
+config_lib.register_presets(SRTrainConfig, TRAIN_PRESETS)
 
 
 def _make_dataset(config, sr_config, degradation, strategy, skip_steps, phase):
@@ -136,13 +137,15 @@ def build_trainer(config, sr_config):
   trainer = sr_gan.VideoSRGAN(generator,
                               sr_models.build_spatial_discriminator(sr_config),
                               sr_models.build_temporal_discriminator(sr_config))
+  d_loss_fn, g_loss_fn = losses_lib.ADVERSARIAL[config.gan_loss]
   trainer.compile(
+      d_optimizer=common.make_optimizer(config.d_learning_rate, beta_1=0.5),
       g_optimizer=common.make_optimizer(config.g_learning_rate, beta_1=0.9, use_ema=True,
                                         ema_momentum=config.ema_momentum),
-      d_optimizer=common.make_optimizer(config.d_learning_rate, beta_1=0.5),
-      gan_loss=config.gan_loss, adversarial_weight=config.adversarial_weight,
+      d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn, d_steps=config.d_steps,
+      adversarial_weight=config.adversarial_weight,
       temporal_weight=config.temporal_weight, r1_weight=config.r1_weight,
-      d_steps=config.d_steps, jit_compile=config.jit_compile)
+      jit_compile=config.jit_compile)
   trainer.build_optimizers()
   return trainer
 
@@ -166,8 +169,8 @@ def train(config):
   # Seeded initialisation: a run and its resumed twin start from the same weights.
   keras.utils.set_random_seed(config.seed)
   strategy = common.make_strategy(config.strategy)
-  sr_config = sr_models.SRConfig.preset(config.preset, scale=config.scale)
-  degradation = degrade_lib.DegradationConfig.preset(config.degradation,
+  sr_config = sr_models.SRConfig.from_preset(config.preset, scale=config.scale)
+  degradation = degrade_lib.DegradationConfig.from_preset(config.degradation,
                                                      scale=config.scale)
   with strategy.scope():
     trainer = build_trainer(config, sr_config)
@@ -192,7 +195,7 @@ def train(config):
   phases = ((0, False, 0, config.warmup_steps),
             (1, True, config.warmup_steps, config.train_steps))
   for phase, adversarial, phase_start, end in phases:
-    trainer.adversarial = adversarial
+    trainer.train_discriminator = adversarial
     trainer.make_train_function(force=True)
     t0 = time.perf_counter()
     steps = common.fit_resumable(
@@ -231,7 +234,7 @@ def evaluate_and_export(trainer, config):
   """Evaluates the EMA generator, exports SavedModel and TFLite, compares
   them, and writes export/eval_report.json. Returns the report."""
   generator = trainer.ema_generator()
-  degradation = degrade_lib.DegradationConfig.preset(config.degradation, scale=config.scale)
+  degradation = degrade_lib.DegradationConfig.from_preset(config.degradation, scale=config.scale)
   window = generator.input_shape[1]
   export_dir = os.path.join(config.run_dir, "export")
   clips, names = _eval_clips(config)
@@ -240,7 +243,7 @@ def evaluate_and_export(trainer, config):
   if config.real_eval_videos:
     real, real_names = _real_clips(config.real_eval_videos, config.eval_frames, config.scale)
     report["real"] = sr_eval.evaluate_clips(generator, real, degradation, real_names)
-  saved = export_lib.export_saved_model(
+  saved = saved_model_lib.export_frame_model(
       generator, os.path.join(export_dir, "saved_model"), "sr", (window, None, None, 3))
   h, w = config.export_size
   representative = []
@@ -250,7 +253,7 @@ def evaluate_and_export(trainer, config):
     hr = synthetic.render_clip(rep_scene, seed=config.seed + 20_000, index=k)["frames"]
     representative.append(sr_eval.make_lr(hr, degradation, seed=k))
   # Calibrate int8 on half the windows; compare with the SavedModel on the rest.
-  tflite = export_lib.export_tflite(generator, os.path.join(export_dir, "tflite"),
+  tflite = tflite_lib.export_frame_tflite(generator, os.path.join(export_dir, "tflite"),
                                     (window, h, w, 3), representative[:4],
                                     variants=config.tflite_variants)
   saved_runner = runners.load_runner(saved)
@@ -298,7 +301,7 @@ def train_sr(config):
 
 def export_run(config):
   """Re-exports the latest checkpoint of config.run_dir without training."""
-  sr_config = sr_models.SRConfig.preset(config.preset, scale=config.scale)
+  sr_config = sr_models.SRConfig.from_preset(config.preset, scale=config.scale)
   trainer = build_trainer(config, sr_config)
   run = run_directory(trainer, config)
   if not run.restore():

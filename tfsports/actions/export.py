@@ -1,18 +1,22 @@
-"""Exports the video classifier: a SavedModel with clip and streaming
+"""Exports the action classifier: a SavedModel with clip and streaming
 signatures for TF Serving, and a streaming TFLite model whose states are
-explicit inputs and outputs (fixed shapes, builtin ops only)."""
+explicit inputs and outputs (fixed shapes, builtin ops only), each with the
+class names and the frame rate the model was trained at (model_info.json).
+"""
 
 import json
 import os
-import shutil
-import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfsports.models import classifier as classifier_models
-from tfsports.serving import export as export_lib
+from tfsports.actions import model as classifier_models
+from tfsports.serving import runners
+from tfsports.serving import saved_model as saved_model_lib
+from tfsports.serving import tflite as tflite_lib
+
+MODEL_INFO = "model_info.json"
 
 
 def export_saved_model(model, stream, config, export_dir, class_names, name="classifier",
@@ -56,16 +60,9 @@ def export_saved_model(model, stream, config, export_dir, class_names, name="cla
           for state_name, shape in specs])
   archive.add_endpoint("initial_states", init_fn, input_signature=[
       tf.TensorSpec([], tf.int32, name="batch_size")])
-  base = os.path.join(export_dir, name)
-  path = os.path.join(base, str(version))
-  if os.path.exists(path):
-    shutil.rmtree(path)
-  os.makedirs(base, exist_ok=True)
-  archive.write_out(path, verbose=False)
-  export_lib.write_serving_files(
-      export_dir, name, path,
-      [{"frames": np.zeros((1, config.num_frames, h, w, 3), np.uint8)}])
-  return path
+  return saved_model_lib.write_saved_model(
+      archive, export_dir, name,
+      [{"frames": np.zeros((1, config.num_frames, h, w, 3), np.uint8)}], version=version)
 
 
 def stream_representative(stream, config, clips):
@@ -89,81 +86,48 @@ def export_stream_tflite(stream, config, out_dir, representative_clips,
   specs = classifier_models.stream_state_specs(config)
   signature = [[tf.TensorSpec([1, h, w, 3], tf.uint8, name="frame")] + [
       tf.TensorSpec((1,) + shape, tf.float32, name=n) for n, shape in specs]]
-  os.makedirs(out_dir, exist_ok=True)
-  paths = {}
-  with tempfile.TemporaryDirectory() as tmp:
-    saved = os.path.join(tmp, "stream")
-    stream.export(saved, format="tf_saved_model", verbose=False, input_signature=signature)
-    for variant in variants:
-      converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-      converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-      if variant == "int8":
-        samples = stream_representative(stream, config, representative_clips)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: iter(samples)
-      elif variant != "float32":
-        raise ValueError(f"unknown stream TFLite variant {variant!r}")
-      path = os.path.join(out_dir, f"stream_{variant}.tflite")
-      with open(path, "wb") as f:
-        f.write(converter.convert())
-      paths[f"tflite_stream_{variant}"] = path
-  return paths
+  representative = None
+  if "int8" in variants:
+    representative = stream_representative(stream, config, representative_clips)
+  paths = tflite_lib.export_tflite(stream, signature, out_dir, variants, representative,
+                                   file_name="stream_{variant}.tflite")
+  return {f"tflite_stream_{v}": p for v, p in paths.items()}
 
 
-def export_classifier(model, parts, export_dir, class_names, representative=None,
+def export_classifier(model, parts, export_dir, class_names, fps, representative=None,
                       variants=("float32", "int8")):
+  """SavedModel + streaming TFLite + model_info.json (class names, frame
+  rate, window) in `export_dir`; returns {name: path}."""
   stream = classifier_models.build_stream_model(parts)
   paths = {"saved_model": export_saved_model(
       model, stream, parts.config, os.path.join(export_dir, "saved_model"), class_names)}
   paths.update(export_stream_tflite(stream, parts.config, os.path.join(export_dir, "tflite"),
                                     representative, variants))
-  # What a TFLite user needs besides the file: window length and labels.
-  with open(os.path.join(export_dir, "model_info.json"), "w") as f:
-    json.dump({"num_frames": parts.config.num_frames,
-               "image_size": list(parts.config.image_size),
-               "class_names": list(class_names)}, f, indent=2)
+  # What a user needs besides the model: labels, window and frame rate. It
+  # sits beside the exports and inside the SavedModel, which travels alone.
+  info = {"num_frames": parts.config.num_frames, "image_size": list(parts.config.image_size),
+          "fps": float(fps), "class_names": list(class_names)}
+  for folder in (export_dir, os.path.join(paths["saved_model"], "assets.extra")):
+    with open(os.path.join(folder, MODEL_INFO), "w") as f:
+      json.dump(info, f, indent=2)
   return paths
 
 
-class StreamingTFLite:
-  """Runs a streaming TFLite classifier frame by frame, carrying its states."""
-
-  def __init__(self, path, num_threads=2):
-    from ai_edge_litert import interpreter as litert
-    self.interpreter = litert.Interpreter(model_path=path, num_threads=num_threads)
-    self.runner = self.interpreter.get_signature_runner()
-    details = self.runner.get_input_details()
-    self.state_names = sorted(n for n in details if n != "frame")
-    self.state_shapes = {n: details[n]["shape"] for n in self.state_names}
-    self.frame_shape = tuple(details["frame"]["shape"][1:3])
-    outputs = self.runner.get_output_details()
-    self.output_names = sorted(outputs)
-    self.reset()
-
-  def ops(self):
-    return sorted({op["op_name"] for op in self.interpreter._get_ops_details()})
-
-  def reset(self):
-    self.states = {n: np.zeros(s, np.float32) for n, s in self.state_shapes.items()}
-
-  def __call__(self, frame):
-    """uint8 [H, W, 3] -> logits [K]; advances the states."""
-    if frame.dtype != np.uint8 or frame.shape != self.frame_shape + (3,):
-      raise ValueError(f"expected uint8 frames of {self.frame_shape + (3,)}, got "
-                       f"{frame.dtype} {frame.shape}")
-    out = self.runner(frame=frame[None], **self.states)
-    # Outputs are (logits, states in spec order, sum, count): output_0 is the
-    # logits, the rest follow the state inputs' order.
-    values = [out[n] for n in sorted(out, key=lambda n: int(n.split("_")[-1]))]
-    for name, value in zip(_spec_order(self.state_names), values[1:]):
-      self.states[name] = value
-    return values[0][0]
-
-
-def _spec_order(names):
-  blocks = sorted((n for n in names if n.startswith("state_block")),
-                  key=lambda n: int(n[len("state_block"):]))
-  return blocks + ["state_sum", "state_count"]
+def find_model_info(path):
+  """model_info.json of an export, looked up from a model path inside it
+  (a SavedModel's assets.extra first, then the folders above); None if
+  there is none."""
+  path = os.path.abspath(path)
+  candidates = [os.path.join(path, "assets.extra", MODEL_INFO)]
+  d = os.path.dirname(path)
+  for _ in range(4):
+    candidates.append(os.path.join(d, MODEL_INFO))
+    d = os.path.dirname(d)
+  for f in candidates:
+    if os.path.isfile(f):
+      with open(f) as fh:
+        return json.load(fh)
+  return None
 
 
 def check_stream_tflite(exports, parts, clips):
@@ -176,7 +140,7 @@ def check_stream_tflite(exports, parts, clips):
   for key, path in exports.items():
     if not key.startswith("tflite_stream_"):
       continue
-    runner = StreamingTFLite(path)
+    runner = runners.StreamingTFLiteRunner(path)
     got = []
     for clip in clips:
       runner.reset()

@@ -10,11 +10,12 @@ import dataclasses
 
 import keras
 
-from tfsports.models import layers
+from tfsports import layers
+from tfsports import config as config_lib
 
 
 @dataclasses.dataclass(frozen=True)
-class SRConfig:
+class SRConfig(config_lib.Config):
   """num_frames: window length (odd, 3-7); scale: 1, 2 or 4."""
   scale: int = 4
   num_frames: int = 3
@@ -29,9 +30,6 @@ class SRConfig:
     if self.num_frames % 2 == 0 or not 1 <= self.num_frames <= 7:
       raise ValueError(f"num_frames must be odd and in 1..7, got {self.num_frames}")
 
-  @classmethod
-  def preset(cls, name, **changes):
-    return dataclasses.replace(SR_PRESETS[name], **changes)
 
 
 SR_PRESETS = {
@@ -39,6 +37,7 @@ SR_PRESETS = {
     "tiny": SRConfig(filters=16, num_blocks=2, disc_filters=16, disc_depth=3),
     "base": SRConfig(filters=64, num_blocks=8, disc_filters=32, disc_depth=4),
 }
+config_lib.register_presets(SRConfig, SR_PRESETS)
 
 
 def apply_conv(x, filters, name, kernel_size=3, strides=1, activation=None):

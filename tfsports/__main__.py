@@ -1,0 +1,7 @@
+"""`python -m tfsports ...` is the `tfsports` command."""
+
+import sys
+
+from tfsports import cli
+
+sys.exit(cli.main())

@@ -1,0 +1,339 @@
+"""The action-classifier recipe: train, evaluate on held-back files, export.
+
+    RUN_DIR/config.json                        the resolved config (class names, fps)
+    RUN_DIR/checkpoints/                       resumable
+    RUN_DIR/export/saved_model/classifier/1/   signatures: serving_default
+                                               (clip), stream_step, initial_states
+    RUN_DIR/export/tflite/stream_{float32,int8}.tflite
+    RUN_DIR/export/model_info.json             class names, fps, window
+    RUN_DIR/export/eval_report.json            top-1 vs chance and majority,
+                                               confusion matrix, TFLite check
+
+`data` is "synthetic" (the renderer's five actions) or a class-per-folder
+directory of videos (DIR/<class>/*.mp4, as UCF101): the folder names are the
+class names and set `num_classes`. Held-back evaluation uses `eval_data`
+(another class-per-folder directory with the same classes) or, without it, a
+file-level split of `data` (`sources.split_by_file`): no window of a
+held-back file is trained on.
+
+Every clip is sampled at the run's `fps` (0 = 10 fps for synthetic data, the
+median frame rate of the files for a folder), and `classify` samples any
+video at the rate the model was trained at. A clip shorter than the model's
+window (`num_frames`) is padded by repeating its last frame, in training and
+at inference alike.
+"""
+
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfsports import config as config_lib
+from tfsports.actions import export as classifier_export
+from tfsports.actions import model as classifier_models
+from tfsports.data import pipelines
+from tfsports.data import sources
+from tfsports.data import synthetic
+from tfsports.data import video_io
+from tfsports.gan import loop
+from tfsports.metrics import classification
+
+SYNTHETIC_FPS = 10.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierTrainConfig(config_lib.Config):
+  """One training run. Zero / empty fields are resolved from the data when
+  the run starts (`resolve`) and written resolved to RUN_DIR/config.json.
+
+  preset: the model preset (`ClassifierConfig`); num_frames and image_size
+    (height, width) override its window and frame size.
+  cameras: the synthetic scenes' cameras, mixed evenly.
+  """
+  preset: str = "tiny"
+  data: str = "synthetic"
+  eval_data: str = ""
+  eval_fraction: float = 0.25
+  class_names: tuple = ()
+  fps: float = 0.0
+  num_frames: int = 0
+  image_size: tuple = ()
+  cameras: tuple = ("close",)
+  stabilize: bool = False
+  denoise: bool = False
+  run_dir: str = "runs/classifier_tiny"
+  train_steps: int = 1500
+  batch_size: int = 16
+  learning_rate: float = 2e-3
+  weight_decay: float = 0.0
+  dropout: float = -1.0
+  checkpoint_every: int = 100
+  keep_checkpoints: int = 3
+  strategy: str = "default"
+  seed: int = 0
+  eval_clips: int = 200
+  tflite_variants: tuple = ("float32", "int8")
+  verbose: int = 1
+
+  RESUMABLE_FIELDS = ("train_steps", "verbose", "strategy", "run_dir", "checkpoint_every",
+                      "keep_checkpoints", "tflite_variants", "eval_data", "eval_clips")
+
+
+TRAIN_PRESETS = {
+    "tiny": ClassifierTrainConfig(),
+    "base": ClassifierTrainConfig(preset="base", run_dir="runs/classifier_base",
+                                  train_steps=4000),
+    # Real class-per-folder footage: small, so a small model, strong
+    # regularisation and many passes over it.
+    "footage": ClassifierTrainConfig(preset="tiny", run_dir="runs/classifier_footage",
+                                     num_frames=8, image_size=(96, 64), train_steps=2000,
+                                     weight_decay=0.05, dropout=0.5),
+    "test": ClassifierTrainConfig(preset="test", train_steps=4, batch_size=4,
+                                  checkpoint_every=2, eval_clips=8, verbose=0,
+                                  tflite_variants=("float32",)),
+}
+config_lib.register_presets(ClassifierTrainConfig, TRAIN_PRESETS)
+
+
+def is_synthetic(data):
+  return data in ("synthetic", "", None)
+
+
+def resolve(config):
+  """Fills the fields left to the data: class names, fps, window, size."""
+  model_config = classifier_models.ClassifierConfig.from_preset(config.preset)
+  changes = {}
+  if not config.num_frames:
+    changes["num_frames"] = model_config.num_frames
+  if not config.image_size:
+    changes["image_size"] = tuple(model_config.image_size)
+  if is_synthetic(config.data):
+    names = tuple(synthetic.ACTION_CLASSES)
+    fps = SYNTHETIC_FPS
+  else:
+    paths, _, names = sources.list_videos(config.data)
+    if not names:
+      raise ValueError(f"{config.data}: no class folders; a class-per-folder dataset "
+                       f"is DIR/<class name>/<video files>")
+    fps = float(np.median([video_io.probe(p).fps or 25.0 for p in paths]))
+  if config.class_names and tuple(config.class_names) != tuple(names):
+    raise config_lib.ConfigMismatchError(
+        f"the run's classes {list(config.class_names)} are not the data's {list(names)}")
+  changes["class_names"] = tuple(names)
+  if not config.fps:
+    changes["fps"] = round(fps, 3)
+  return dataclasses.replace(config, **changes)
+
+
+def model_config_for(config):
+  changes = {"num_classes": len(config.class_names), "num_frames": config.num_frames,
+             "image_size": tuple(config.image_size)}
+  if config.dropout >= 0:
+    changes["dropout"] = config.dropout
+  return classifier_models.ClassifierConfig.from_preset(config.preset, **changes)
+
+
+def scene_config(config, camera):
+  """The "action" scene preset at the run's clip size and frame rate."""
+  return synthetic.SceneConfig.from_preset(
+      "action", image_size=tuple(config.image_size), num_frames=config.num_frames,
+      fps=config.fps, camera=camera)
+
+
+def folder_split(config):
+  """(train, eval) lists of (path, label) of a class-per-folder run."""
+  paths, labels, _ = sources.list_videos(config.data)
+  if config.eval_data:
+    eval_paths, eval_labels, eval_names = sources.list_videos(config.eval_data)
+    if tuple(eval_names) != tuple(config.class_names):
+      raise ValueError(f"{config.eval_data}: classes {eval_names} differ from the "
+                       f"training data's {list(config.class_names)}")
+    return list(zip(paths, labels)), list(zip(eval_paths, eval_labels))
+  train, held = sources.split_by_file(paths, labels, config.eval_fraction)
+  return ([(paths[i], labels[i]) for i in train], [(paths[i], labels[i]) for i in held])
+
+
+def train_dataset(config, input_context=None, skip=0):
+  """Batches of (uint8 [B, T, H, W, 3], int32 [B]) for training."""
+  if is_synthetic(config.data):
+    parts = [pipelines.clip_dataset("synthetic", config.num_frames, config.image_size,
+                                    seed=config.seed + 97 * k, input_context=input_context,
+                                    scene_config=scene_config(config, camera))
+             for k, camera in enumerate(config.cameras)]
+    clips = parts[0] if len(parts) == 1 else tf.data.Dataset.sample_from_datasets(
+        parts, seed=config.seed)
+    ds = pipelines.classification_batches(clips, config.batch_size, seed=config.seed,
+                                          input_context=input_context)
+    return ds.skip(skip)
+  train, _ = folder_split(config)
+  paths, labels = zip(*train)
+  clips = pipelines.labelled_clips(paths, labels, config.num_frames, config.image_size,
+                                   config.fps, seed=config.seed, input_context=input_context,
+                                   stabilize=config.stabilize, denoise=config.denoise)
+  batch = input_context.get_per_replica_batch_size(config.batch_size) \
+      if input_context else config.batch_size
+  return clips.batch(batch, drop_remainder=True).skip(skip).prefetch(tf.data.AUTOTUNE)
+
+
+def eval_set(config, num_clips=None):
+  """Held-back clips: (list of windows uint8 [N_i, T, H, W, 3], labels, names).
+
+  Synthetic: clips of a seed training never uses, one window each. A
+  folder: every held-back file, cut into windows as `classify` cuts it.
+  """
+  if is_synthetic(config.data) and not config.eval_data:
+    n = num_clips or config.eval_clips
+    cams = config.cameras
+    clips = [synthetic.render_clip(scene_config(config, cams[k % len(cams)]),
+                                   seed=config.seed + 10_000, index=k) for k in range(n)]
+    return ([c["frames"][None] for c in clips], np.array([int(c["label"]) for c in clips]),
+            [f"synthetic_{k}" for k in range(n)])
+  if config.eval_data:
+    paths, labels, _ = sources.list_videos(config.eval_data)
+    held = list(zip(paths, labels))
+  else:
+    held = folder_split(config)[1]
+  if num_clips:
+    held = held[:num_clips]
+  windows, labels, names = [], [], []
+  for path, label in held:
+    try:
+      frames = sources.load_clip(path, config.fps, config.image_size, config.stabilize,
+                                 config.denoise)
+    except video_io.VideoReadError as e:
+      print(f"warning: held-back file left out: {e}")
+      continue
+    windows.append(sources.clip_windows(frames, config.num_frames))
+    labels.append(label)
+    names.append(os.path.relpath(path, config.eval_data or config.data))
+  return windows, np.array(labels, np.int64), names
+
+
+def build(config):
+  """(clip model, shared layers), compiled, optimizer slots built."""
+  parts = classifier_models.ClassifierLayers(model_config_for(config))
+  model = classifier_models.clip_model(parts)
+  schedule = keras.optimizers.schedules.CosineDecay(
+      config.learning_rate, max(config.train_steps, 1), alpha=0.05)
+  model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy"])
+  model.optimizer.build(model.trainable_variables)
+  return model, parts
+
+
+def train(config):
+  """Trains (resuming from config.run_dir); returns (model, parts, step).
+
+  `config` must be resolved (`resolve`); it is written to RUN_DIR/config.json,
+  or checked against the run already there.
+  """
+  config_lib.prepare_run_dir(config.run_dir, config)
+  keras.utils.set_random_seed(config.seed)
+  strategy = loop.make_strategy(config.strategy)
+  with strategy.scope():
+    model, parts = build(config)
+  run = loop.RunDirectory(config.run_dir, config.keep_checkpoints, model=model,
+                          optimizer=model.optimizer)
+  run.restore()
+  step_var = model.optimizer.iterations
+  loop.fit_resumable(
+      model, run, step_var,
+      lambda begin: strategy.distribute_datasets_from_function(
+          lambda ctx: train_dataset(config, ctx, begin)),
+      config.train_steps, config.checkpoint_every, config.verbose)
+  return model, parts, int(step_var.numpy())
+
+
+def evaluate(model, windows, labels, class_names, names=None):
+  """Clip-level top-1: each clip's windows' probabilities are averaged.
+  Returns top-1, chance, majority-class rate, confusion matrix (rows: truth,
+  columns: prediction, in `class_names` order) and the per-clip predictions."""
+  predictions = []
+  for w in windows:
+    probs = tf.nn.softmax(model.predict(w, batch_size=16, verbose=0), -1).numpy()
+    predictions.append(int(np.argmax(probs.mean(0))))
+  report = classification.summary(labels, np.array(predictions), class_names)
+  if names is not None:
+    report["clips"] = [{"clip": n, "label": class_names[int(t)], "prediction": class_names[p]}
+                       for n, t, p in zip(names, labels, predictions)]
+  return report
+
+
+def representative_clips(windows, count=8):
+  return np.stack([w[0] for w in windows[:count]])
+
+
+def train_classifier(config):
+  """Train, evaluate on held-back clips, export; returns the report."""
+  config = resolve(config)
+  model, parts, step = train(config)
+  windows, labels, names = eval_set(config)
+  report = {"config": config.to_dict(), "step": step,
+            "eval": evaluate(model, windows, labels, config.class_names, names)}
+  export_dir = os.path.join(config.run_dir, "export")
+  report["exports"] = classifier_export.export_classifier(
+      model, parts, export_dir, config.class_names, config.fps,
+      representative=representative_clips(windows), variants=config.tflite_variants)
+  report["tflite"] = classifier_export.check_stream_tflite(
+      report["exports"], parts, representative_clips(windows, 4))
+  with open(os.path.join(export_dir, "eval_report.json"), "w") as f:
+    json.dump(report, f, indent=2, default=str)
+  return report
+
+
+def load_run(run_dir):
+  """(config, model, parts, step) of the latest checkpoint of a run, with the
+  config the run was trained with (RUN_DIR/config.json)."""
+  config = config_lib.read_run_config(run_dir, ClassifierTrainConfig)
+  model, parts = build(config)
+  run = loop.RunDirectory(run_dir, config.keep_checkpoints, model=model,
+                          optimizer=model.optimizer)
+  if not run.restore():
+    raise FileNotFoundError(f"{run_dir}: no checkpoint to export")
+  return config, model, parts, int(model.optimizer.iterations.numpy())
+
+
+def export_run(run_dir, eval_data=None):
+  """Re-evaluates and re-exports the latest checkpoint of a run, as the run
+  was configured; `eval_data` evaluates on another class-per-folder set."""
+  config, model, parts, step = load_run(run_dir)
+  if eval_data:
+    config = dataclasses.replace(config, eval_data=eval_data)
+  windows, labels, names = eval_set(config)
+  export_dir = os.path.join(run_dir, "export")
+  exports = classifier_export.export_classifier(
+      model, parts, export_dir, config.class_names, config.fps,
+      representative=representative_clips(windows), variants=config.tflite_variants)
+  return {"step": step, "eval": evaluate(model, windows, labels, config.class_names, names),
+          "exports": exports}
+
+
+def print_report(report, out=print):
+  ev = report["eval"]
+  out(f"top-1 on {ev['num_clips']} held-back clips: {ev['top1']:.3f} "
+      f"(chance {ev['chance']:.3f}, majority class {ev['majority']:.3f})")
+  out("confusion matrix (rows: truth, columns: prediction)")
+  out(classification.format_confusion(ev))
+  for name, path in report["exports"].items():
+    out(f"{name}: {path}")
+
+
+def main(config):
+  """The training script's body: exit status 0, 2 for bad data or a
+  conflicting run directory, 3 if training diverged."""
+  import sys
+  try:
+    report = train_classifier(config)
+  except loop.NonFiniteLossError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 3
+  except (FileNotFoundError, ValueError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  print_report(report)
+  print(f"report: {os.path.join(report['config']['run_dir'], 'export', 'eval_report.json')}")
+  return 0

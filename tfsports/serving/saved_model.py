@@ -1,0 +1,110 @@
+"""The one SavedModel writer for TF Serving, used by every job.
+
+`write_saved_model` writes a Keras model or a `keras.export.ExportArchive`
+(several signatures) in TF Serving's `<name>/<version>/` layout, with
+`models.config`, batching parameters and warm-up requests.
+`export_frame_model` serves a frame-to-frame float model (super-resolution)
+as uint8 -> uint8 with a dynamic batch.
+"""
+
+import os
+import shutil
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfsports import layers
+
+def build_serving_model(model, input_shape):
+  """Wraps a float [0, 1] model as uint8 -> uint8, for `input_shape` (no batch)."""
+  frames = keras.Input(input_shape, dtype="uint8", name="frames")
+  x = layers.Rescale(name="to_float")(frames)
+  y = model(x)
+  out = layers.ToUint8(name="to_uint8")(y)
+  return keras.Model(frames, out, name=f"{model.name}_serving")
+
+
+def _varint(n):
+  out = bytearray()
+  while True:
+    b = n & 0x7F
+    n >>= 7
+    out.append(b | (0x80 if n else 0))
+    if not n:
+      return bytes(out)
+
+
+def _field(number, payload):
+  return _varint((number << 3) | 2) + _varint(len(payload)) + payload
+
+
+def warmup_record(model_name, inputs, signature_name="serving_default"):
+  """A serialized tensorflow.serving.PredictionLog for a PredictRequest.
+
+  Written by hand from the wire format, since the tensorflow-serving-api
+  package would pull in a second TensorFlow build.
+  """
+  spec = _field(1, model_name.encode()) + _field(3, signature_name.encode())
+  request = _field(1, spec)
+  for key, value in inputs.items():
+    tensor = tf.make_tensor_proto(value).SerializeToString()
+    request += _field(2, _field(1, key.encode()) + _field(2, tensor))
+  predict_log = _field(1, request)
+  return _field(6, predict_log)
+
+
+def write_serving_files(base_dir, name, version_dir, warmup_inputs,
+                        max_batch_size=8):
+  """models.config and batching parameters in `base_dir`, warm-up requests
+  in the version's assets.extra."""
+  with open(os.path.join(base_dir, "models.config"), "w") as f:
+    f.write("model_config_list {\n  config {\n"
+            f"    name: \"{name}\"\n    base_path: \"/models/{name}\"\n"
+            "    model_platform: \"tensorflow\"\n  }\n}\n")
+  with open(os.path.join(base_dir, "batching_parameters.txt"), "w") as f:
+    f.write(f"max_batch_size {{ value: {max_batch_size} }}\n"
+            "batch_timeout_micros { value: 5000 }\n"
+            "num_batch_threads { value: 2 }\n"
+            "max_enqueued_batches { value: 32 }\n")
+  extra = os.path.join(version_dir, "assets.extra")
+  os.makedirs(extra, exist_ok=True)
+  with tf.io.TFRecordWriter(os.path.join(extra, "tf_serving_warmup_requests")) as w:
+    for inputs in warmup_inputs:
+      w.write(warmup_record(name, inputs))
+
+
+def write_saved_model(model, export_dir, name, warmup_inputs, input_signature=None,
+                      version=1):
+  """Writes EXPORT_DIR/<name>/<version>/ for TF Serving; returns that path.
+
+  model: a keras.Model (exported with `input_signature`) or an
+  ExportArchive with its endpoints added. warmup_inputs: a list of
+  {input name: example array} written as warm-up requests.
+  """
+  base = os.path.join(export_dir, name)
+  path = os.path.join(base, str(version))
+  if os.path.exists(path):
+    shutil.rmtree(path)
+  os.makedirs(base, exist_ok=True)
+  if hasattr(model, "write_out"):        # an ExportArchive
+    model.write_out(path, verbose=False)
+  else:
+    model.export(path, format="tf_saved_model", verbose=False,
+                 input_signature=input_signature)
+  write_serving_files(export_dir, name, path, warmup_inputs)
+  return path
+
+
+def export_frame_model(model, export_dir, name, input_shape, version=1):
+  """A float [0, 1] frame model served as uint8 -> uint8, dynamic batch.
+
+  input_shape: per-example shape, e.g. (T, None, None, 3). The graph is not
+  XLA-compiled. Returns the version directory.
+  """
+  example_shape = [1] + [d or 16 for d in input_shape]
+  return write_saved_model(
+      build_serving_model(model, input_shape), export_dir, name,
+      [{"frames": np.zeros(example_shape, np.uint8)}],
+      input_signature=[tf.TensorSpec((None,) + tuple(input_shape), tf.uint8,
+                                     name="frames")], version=version)

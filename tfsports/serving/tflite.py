@@ -1,0 +1,121 @@
+"""The one TFLite conversion loop, used by every job.
+
+Models are exported with `model.export(...)` at a fixed shape and converted
+with `TFLiteConverter.from_saved_model`, restricted to builtin ops, so a
+model that would need Select TF ops fails to convert instead of falling back.
+Every written file is checked once more with `builtin_ops` through
+`ai_edge_litert`, the runtime edge devices use.
+
+Variants: float32; float16 (weights); dynamic (int8 weights, float
+activations); int8 (full integer, calibrated on representative inputs).
+"""
+
+import os
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+VARIANTS = ("float32", "float16", "dynamic", "int8")
+
+
+class NonBuiltinOpsError(ValueError):
+  """A TFLite model uses Flex (Select TF) or custom ops."""
+
+
+def builtin_ops(path):
+  """The sorted op names of a .tflite file; raises `NonBuiltinOpsError` if
+  any is a Flex or custom op."""
+  from ai_edge_litert import interpreter as litert
+  interpreter = litert.Interpreter(model_path=os.fspath(path))
+  ops = sorted({op["op_name"] for op in interpreter._get_ops_details()})
+  bad = [op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]
+  if bad:
+    raise NonBuiltinOpsError(f"{path}: non-builtin ops {bad}")
+  return ops
+
+
+def _converter(saved_model_dir, variant, representative, uint8_io):
+  converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+  if variant == "float16":
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+  elif variant == "dynamic":
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+  elif variant == "int8":
+    if representative is None:
+      raise ValueError("int8 conversion needs representative inputs")
+    samples = list(representative)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: iter(samples)
+    if uint8_io:
+      converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+      converter.inference_input_type = tf.uint8
+      converter.inference_output_type = tf.uint8
+  elif variant != "float32":
+    raise ValueError(f"unknown TFLite variant {variant!r}; variants: {', '.join(VARIANTS)}")
+  return converter
+
+
+def export_tflite(model, input_signature, out_dir, variants=("float32",),
+                  representative=None, file_name="{variant}.tflite", int8_model=None):
+  """Converts `model` at the fixed shapes of `input_signature` into one
+  .tflite file per variant; returns {variant: path}.
+
+  representative: samples for int8 calibration, each a list of arrays in the
+  signature's order or a {input name: array} dict. int8_model: optionally
+  (keras model, input signature) to quantise instead of `model`, converted
+  with uint8 tensors at both ends (its input scale 1/255, zero point 0).
+  """
+  os.makedirs(out_dir, exist_ok=True)
+  paths = {}
+  with tempfile.TemporaryDirectory() as tmp:
+    exported = {}
+
+    def saved_model(which):
+      if which not in exported:
+        m, signature = (model, input_signature) if which == "main" else int8_model
+        exported[which] = os.path.join(tmp, which)
+        m.export(exported[which], format="tf_saved_model", verbose=False,
+                 input_signature=signature)
+      return exported[which]
+
+    for variant in variants:
+      special = variant == "int8" and int8_model is not None
+      converter = _converter(saved_model("int8" if special else "main"), variant,
+                             representative, uint8_io=special)
+      path = os.path.join(out_dir, file_name.format(variant=variant))
+      with open(path, "wb") as f:
+        f.write(converter.convert())
+      builtin_ops(path)
+      paths[variant] = path
+  return paths
+
+
+def frame_int8_model(model, input_shape):
+  """The float core of a frame model at batch 1, for full-int8 conversion
+  without the uint8<->float wrappers, whose quantisation loses the picture."""
+  import keras
+  frames = keras.Input(tuple(input_shape), batch_size=1, name="frames")
+  core = keras.Model(frames, model(frames), name=f"{model.name}_core")
+  return core, [tf.TensorSpec((1,) + tuple(input_shape), tf.float32, name="frames")]
+
+
+def export_frame_tflite(model, out_dir, input_shape, representative=None,
+                        variants=VARIANTS):
+  """A float [0, 1] frame model at batch 1 and `input_shape`, as TFLite.
+
+  Every variant takes uint8 frames; float32/float16/dynamic return uint8
+  frames, int8 returns quantised uint8 to dequantise with the output's
+  (scale, zero point), as `runners.TFLiteRunner` does. representative: uint8
+  arrays of `input_shape` for int8 calibration. Returns {variant: path}.
+  """
+  from tfsports.serving import saved_model
+  serving = saved_model.build_serving_model(model, input_shape)
+  samples = None
+  if representative is not None:
+    samples = [[(np.asarray(r, np.float32) / 255.0)[None]] for r in representative]
+  return export_tflite(
+      serving, [tf.TensorSpec((1,) + tuple(input_shape), tf.uint8, name="frames")],
+      out_dir, variants, samples, int8_model=frame_int8_model(model, input_shape))
