@@ -19,7 +19,7 @@ from absl import flags
 from tfsports.actions import ssgan
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("preset", "default", list(ssgan.EXPERIMENT_PRESETS), "Experiment preset.")
+flags.DEFINE_enum("preset", "default", ssgan.LabelEfficiencyConfig.preset_names(), "Experiment preset.")
 flags.DEFINE_integer("train_steps", None, "Steps per run.")
 flags.DEFINE_list("seeds", None, "Seeds.")
 
@@ -32,7 +32,8 @@ def main(argv):
   if FLAGS.seeds:
     config = dataclasses.replace(config, seeds=tuple(int(s) for s in FLAGS.seeds))
   rows = ssgan.label_efficiency(config, log=lambda s: print(s, flush=True))
-  print(f"{config.num_train_clips} training clips, {config.num_test_clips} held-back, "
+  print(f"data {config.data}: "
+        f"{config.num_train_clips} training clips, {config.num_test_clips} held-back, "
         f"{config.num_frames} frames at {config.image_size[1]}x{config.image_size[0]}, "
         f"{config.train_steps} steps, seeds {list(config.seeds)}")
   print(ssgan.summarise(rows))

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tfsports.actions import ssgan  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("preset", "default", list(ssgan.EXPERIMENT_PRESETS), "Preset.")
+flags.DEFINE_enum("preset", "default", ssgan.LabelEfficiencyConfig.preset_names(), "Preset.")
 flags.DEFINE_integer("labels_per_class", 10, "Labelled clips per class (0 = all).")
 flags.DEFINE_string("run_dir", "runs/ssgan", "Output directory.")
 flags.DEFINE_integer("train_steps", None, "Steps.")

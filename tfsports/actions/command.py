@@ -2,14 +2,19 @@ r"""Classifies a video window by window.
 
     tfsports classify VIDEO --model=RUN_DIR/export/saved_model/classifier/1 [--json]
     tfsports classify VIDEO --model=RUN_DIR/export/tflite/stream_float32.tflite
+    tfsports classify VIDEO --model=... --stabilize --denoise
 
-A SavedModel classifies whole windows of its clip length; a streaming
-.tflite model runs frame by frame with its states reset at each window, so
-both give the same labels. Frames are resized to the model's size. A video
-shorter than one window is padded by repeating its last frame; the last
-partial window of a longer video is padded the same way. Each window prints
-start and end time, label and confidence (or one JSON object per line with
---json). A bad file or a model that does not fit: one-line error, exit 2.
+The video is sampled at the frame rate the model was trained at (from the
+export's model_info.json), so actions play at the speed the model learnt
+them, whatever the video's own rate. A SavedModel classifies whole windows
+of its clip length; a streaming .tflite model runs frame by frame with its
+states reset at each window, so both give the same labels. Frames are
+resized to the model's size. A video shorter than one window is padded by
+repeating its last frame; the last partial window of a longer video is
+padded the same way. Each window prints start and end time, label and
+confidence in the training data's class names (or one JSON object per line
+with --json). A bad file or a model that does not fit: one-line error, exit
+status 2.
 """
 
 import json
@@ -17,7 +22,6 @@ import os
 import sys
 
 from absl import flags
-import cv2
 import numpy as np
 
 FLAGS = flags.FLAGS
@@ -40,7 +44,6 @@ class SavedModelClassifier:
 
 class TFLiteStreamClassifier:
   def __init__(self, path, num_frames, class_names, threads=2):
-    from tfsports.actions import export as classifier_export
     from tfsports.serving import runners
     self.stream = runners.StreamingTFLiteRunner(path, threads)
     self.num_frames = num_frames
@@ -60,61 +63,65 @@ def define_flags():
   flags.DEFINE_string("model", None, "SavedModel directory or streaming .tflite file.")
   flags.DEFINE_bool("json", False, "Print JSON lines.")
   flags.DEFINE_integer("threads", 2, "TFLite threads.")
-
-
-def _model_info(path):
-  """model_info.json of an export, looked up from a model path inside it."""
-  d = os.path.dirname(os.path.abspath(path))
-  for _ in range(4):
-    f = os.path.join(d, "model_info.json")
-    if os.path.exists(f):
-      return json.load(open(f))
-    d = os.path.dirname(d)
-  return None
+  flags.DEFINE_bool("stabilize", False, "Remove camera shake before classifying.")
+  flags.DEFINE_bool("denoise", False, "Remove sensor noise before classifying.")
 
 
 def load_classifier(model, threads=2):
   if model is None:
     raise FileNotFoundError("no --model given")
+  from tfsports.actions import export as classifier_export
   model = os.path.normpath(model)
-  info = _model_info(model)
+  info = classifier_export.find_model_info(model)
   names = info["class_names"] if info else None
   if model.endswith(".tflite"):
     if not os.path.isfile(model):
       raise FileNotFoundError(f"{model}: no such TFLite file")
     if not info:
       raise FileNotFoundError(f"{model}: no model_info.json in its export directory")
-    return TFLiteStreamClassifier(model, info["num_frames"], names, threads)
+    clf = TFLiteStreamClassifier(model, info["num_frames"], names, threads)
+    clf.fps = info.get("fps")
+    return clf
   if not os.path.exists(os.path.join(model, "saved_model.pb")):
     raise FileNotFoundError(f"{model}: not a SavedModel directory or .tflite file")
   clf = SavedModelClassifier(model)
   clf.class_names = names
+  clf.fps = info.get("fps") if info else None
   return clf
 
 
-def classify_video(path, classifier):
+def classify_video(path, classifier, stabilize=False, denoise=False):
   """Yields one dict per window: start, end (seconds), label, confidence,
-  probabilities."""
+  probabilities. Frames are taken at the model's frame rate (the video's
+  own for a model that does not record one)."""
+  from tfsports.data import preprocess
   from tfsports.data import video_io
   info = video_io.probe(path)
-  fps = info.fps or 25.0
+  fps = getattr(classifier, "fps", None) or info.fps or 25.0
   h, w = classifier.image_size
   T = classifier.num_frames
-  window, start = [], 0
-  n = 0
+  names = classifier.class_names
 
   def emit(frames, start):
     real = len(frames)
-    frames = frames + [frames[-1]] * (T - real)
-    probs = classifier.classify(np.stack(frames))
+    window = np.stack(frames + [frames[-1]] * (T - real))
+    # Stabilising and denoising work on a window at a time, so memory stays
+    # constant for any length of video.
+    if stabilize and real > 1:
+      window = preprocess.stabilize_clip(window)[0]
+    if denoise:
+      window = preprocess.denoise_clip(window, method="bilateral")
+    probs = classifier.classify(window)
     k = int(np.argmax(probs))
-    names = classifier.class_names or [str(i) for i in range(len(probs))]
+    labels = names or [str(i) for i in range(len(probs))]
     return {"start": round(start / fps, 3), "end": round((start + real) / fps, 3),
-            "label": names[k], "confidence": float(probs[k]),
-            "probabilities": {names[i]: float(p) for i, p in enumerate(probs)}}
+            "label": labels[k], "confidence": float(probs[k]),
+            "probabilities": {labels[i]: float(p) for i, p in enumerate(probs)}}
 
-  for frame in video_io.iter_frames(path):
-    window.append(cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA))
+  window, start, n = [], 0, 0
+  frames = video_io.iter_frames(path, size=(h, w))
+  for frame in video_io.resample_fps(frames, info.fps or 25.0, fps):
+    window.append(frame)
     n += 1
     if len(window) == T:
       yield emit(window, start)
@@ -126,11 +133,12 @@ def classify_video(path, classifier):
 def main(argv):
   from tfsports.data import video_io
   if len(argv) != 2:
-    print("usage: tfsports classify VIDEO --model=... [--json]", file=sys.stderr)
+    print("usage: tfsports classify VIDEO --model=... [--json] [--stabilize] [--denoise]",
+          file=sys.stderr)
     return 2
   try:
     classifier = load_classifier(FLAGS.model, FLAGS.threads)
-    for row in classify_video(argv[1], classifier):
+    for row in classify_video(argv[1], classifier, FLAGS.stabilize, FLAGS.denoise):
       if FLAGS.json:
         print(json.dumps(row), flush=True)
       else:

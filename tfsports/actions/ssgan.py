@@ -91,6 +91,8 @@ class SemiSupervisedGAN(gan_lib.GAN):
 class LabelEfficiencyConfig(config_lib.Config):
   """The label-efficiency experiment: a pool of training clips of which
   `labels_per_class` per class keep their labels, and held-back test clips."""
+  data: str = "synthetic"
+  eval_fraction: float = 0.25
   classifier_preset: str = "tiny"
   generator_preset: str = "small"
   num_frames: int = 8
@@ -108,6 +110,11 @@ class LabelEfficiencyConfig(config_lib.Config):
 
 EXPERIMENT_PRESETS = {
     "default": LabelEfficiencyConfig(),
+    # The real basketball clips (or any class-per-folder set): 7-frame
+    # portrait clips, held back by file.
+    "footage": LabelEfficiencyConfig(data="../shared/data/real/actions/basketball_jennycs",
+                                     num_frames=8, image_size=(48, 32), fps=24.0,
+                                     labels_per_class=(5, 10, 0), train_steps=400),
     "test": LabelEfficiencyConfig(classifier_preset="test", generator_preset="test",
                                   num_frames=4, image_size=(16, 16),
                                   num_train_clips=20, num_test_clips=10,
@@ -129,6 +136,30 @@ def render_pool(config, seed, count, start):
   clips = [synthetic.render_clip(scene, seed=seed, index=start + k) for k in range(count)]
   return (np.stack([c["frames"] for c in clips]),
           np.array([int(c["label"]) for c in clips], np.int32))
+
+
+def load_pools(config):
+  """(train frames, train labels, test frames, test labels, class names):
+  uint8 [N, T, H, W, 3] and int32 [N]. Synthetic: two renderer seeds. A
+  class-per-folder directory: a file-level split (`sources.split_by_file`),
+  one centred window per file."""
+  if config.data in ("synthetic", "", None):
+    train_x, train_y = render_pool(config, seed=100, count=config.num_train_clips, start=0)
+    test_x, test_y = render_pool(config, seed=200, count=config.num_test_clips, start=0)
+    return train_x, train_y, test_x, test_y, tuple(synthetic.ACTION_CLASSES)
+  from tfsports.data import sources
+  paths, labels, names = sources.list_videos(config.data)
+  train, held = sources.split_by_file(paths, labels, config.eval_fraction)
+
+  def pool(indices):
+    clips = []
+    for i in indices:
+      frames = sources.load_clip(paths[i], config.fps, config.image_size)
+      windows = sources.clip_windows(frames, config.num_frames)
+      clips.append(windows[len(windows) // 2])
+    return np.stack(clips), np.array([labels[i] for i in indices], np.int32)
+
+  return (*pool(train), *pool(held), tuple(names))
 
 
 def choose_labelled(labels, per_class, rng, num_classes):
@@ -197,9 +228,8 @@ def top1(model_fn, frames, labels, num_classes):
 
 def label_efficiency(config, log=print):
   """Runs the experiment; returns rows of (labels_per_class, seed, method, top1)."""
-  num_classes = len(synthetic.ACTION_CLASSES)
-  train_x, train_y = render_pool(config, seed=100, count=config.num_train_clips, start=0)
-  test_x, test_y = render_pool(config, seed=200, count=config.num_test_clips, start=0)
+  train_x, train_y, test_x, test_y, names = load_pools(config)
+  num_classes = len(names)
   rows = []
   for per_class in config.labels_per_class:
     for seed in config.seeds:
@@ -238,9 +268,8 @@ def train_and_export(config, labels_per_class, run_dir, seed=0):
   import json
   import os
   from tfsports.actions import export as classifier_export
-  num_classes = len(synthetic.ACTION_CLASSES)
-  train_x, train_y = render_pool(config, seed=100, count=config.num_train_clips, start=0)
-  test_x, test_y = render_pool(config, seed=200, count=config.num_test_clips, start=0)
+  train_x, train_y, test_x, test_y, names = load_pools(config)
+  num_classes = len(names)
   idx = choose_labelled(train_y, labels_per_class, np.random.default_rng(seed), num_classes)
   gan, parts = train_ssgan(config, train_x[idx], train_y[idx], train_x, num_classes, seed)
   acc = top1(lambda x: gan.discriminator.predict(x, batch_size=32, verbose=0)[0],
@@ -248,7 +277,7 @@ def train_and_export(config, labels_per_class, run_dir, seed=0):
   export_dir = os.path.join(run_dir, "export")
   exports = classifier_export.export_classifier(
       classifier_models.clip_model(parts), parts, export_dir,
-      tuple(synthetic.ACTION_CLASSES) + ("generated",), representative=test_x[:4])
+      tuple(names) + ("generated",), config.fps, representative=test_x[:4])
   report = {"labels_per_class": labels_per_class, "num_labelled": int(len(idx)),
             "top1": acc, "exports": exports}
   with open(os.path.join(export_dir, "eval_report.json"), "w") as f:

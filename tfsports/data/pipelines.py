@@ -203,31 +203,30 @@ def trajectory_batches(clips, obs_len, pred_len, batch_size, seed=0,
 
 
 def labelled_clips(paths, labels, num_frames, image_size, fps, seed=0,
-                   input_context=None, stabilize=False, denoise=False, margin=0.15):
+                   input_context=None, stabilize=False, denoise=False, min_crop=0.8):
   """Training clips from labelled video files (a class-per-folder dataset):
   (frames uint8 [T, H, W, 3], label int32 []), forever, shuffled.
 
-  Each file is decoded once at `fps` (`sources.load_clip`, optionally
-  stabilised and denoised) at `image_size` enlarged by `margin`, and cached
-  in memory; every visit takes a random window of `num_frames` (a shorter
+  Each file is decoded once at `fps` and `image_size` (`sources.load_clip`,
+  optionally stabilised and denoised), as inference decodes it, and cached
+  in memory. Every visit takes a random window of `num_frames` (a shorter
   clip is padded by repeating its last frame, as `sources.clip_windows`
-  does at inference), a random crop of `image_size`, a random mirror and a
-  brightness/contrast jitter. A file that cannot be read is logged and
-  skipped.
+  does at inference), a random crop of `min_crop` to all of each side
+  resized back to `image_size`, a random mirror and a brightness/contrast
+  jitter. A file that cannot be read is logged and skipped.
   """
   height, width = image_size
-  big = (int(round(height * (1 + margin))), int(round(width * (1 + margin))))
 
   def load(path):
     try:
-      return sources.load_clip(path.decode(), fps, big, stabilize, denoise)
+      return sources.load_clip(path.decode(), fps, image_size, stabilize, denoise)
     except (video_io.VideoReadError, ValueError) as e:
       logging.warning("skipping %s", e)
-      return np.zeros((0, big[0], big[1], 3), np.uint8)
+      return np.zeros((0, height, width, 3), np.uint8)
 
   def decode(path, label):
     frames = tf.numpy_function(load, [path], tf.uint8, stateful=False)
-    return tf.ensure_shape(frames, [None, big[0], big[1], 3]), label
+    return tf.ensure_shape(frames, [None, height, width, 3]), label
 
   def window(seed, clip):
     frames, label = clip
@@ -238,10 +237,12 @@ def labelled_clips(paths, labels, num_frames, image_size, fps, seed=0,
     start = tf.random.stateless_uniform([], seed, 0, tf.maximum(n - num_frames, 0) + 1,
                                         tf.int32)
     frames = frames[start:start + num_frames]
-    frames, _ = preprocess.random_crop_clip(frames, (height, width), seed + 1)
-    u = tf.random.stateless_uniform([3], seed + 2)
-    frames = tf.cond(u[0] < 0.5, lambda: frames[:, :, ::-1], lambda: frames)
-    x = tf.cast(frames, tf.float32)
+    u = tf.random.stateless_uniform([4], seed + 2)
+    crop = (tf.cast(tf.round(height * (min_crop + (1 - min_crop) * u[3])), tf.int32),
+            tf.cast(tf.round(width * (min_crop + (1 - min_crop) * u[3])), tf.int32))
+    frames, _ = preprocess.random_crop_clip(frames, crop, seed + 1)
+    x = tf.image.resize(tf.cast(frames, tf.float32), (height, width))
+    x = tf.cond(u[0] < 0.5, lambda: x[:, :, ::-1], lambda: x)
     x = (x - 128.0) * (0.75 + 0.5 * u[1]) + 128.0 + (u[2] - 0.5) * 50.0
     frames = tf.cast(tf.clip_by_value(tf.round(x), 0, 255), tf.uint8)
     return tf.ensure_shape(frames, [num_frames, height, width, 3]), label

@@ -72,6 +72,11 @@ class SRTrainConfig(config_lib.Config):
   tflite_variants: tuple = tflite_lib.VARIANTS
   verbose: int = 1
 
+  RESUMABLE_FIELDS = ("train_steps", "verbose", "strategy", "run_dir", "checkpoint_every",
+                      "keep_checkpoints", "tflite_variants", "eval_clips", "eval_size",
+                      "eval_frames", "real_eval_videos", "export_size", "jit_compile",
+                      "g_learning_rate", "d_learning_rate")
+
 
 
 TRAIN_PRESETS = {
@@ -165,6 +170,7 @@ def train(config):
   Raises `common.NonFiniteLossError` if a loss became NaN/Inf: the run
   stops and the last good checkpoint is kept.
   """
+  config_lib.prepare_run_dir(config.run_dir, config)
   common.set_precision(config.mixed_precision)
   # Seeded initialisation: a run and its resumed twin start from the same weights.
   keras.utils.set_random_seed(config.seed)
@@ -299,11 +305,16 @@ def train_sr(config):
   return report
 
 
-def export_run(config):
-  """Re-exports the latest checkpoint of config.run_dir without training."""
+def export_run(run_dir, **changes):
+  """Re-evaluates and re-exports the latest checkpoint of a run with the
+  config it was trained with (RUN_DIR/config.json), its degradation
+  included; `changes` may set what only concerns export (export_size,
+  tflite_variants, real_eval_videos)."""
+  config = config_lib.read_run_config(run_dir, SRTrainConfig)
+  config = dataclasses.replace(config, run_dir=run_dir, **changes)
   sr_config = sr_models.SRConfig.from_preset(config.preset, scale=config.scale)
   trainer = build_trainer(config, sr_config)
   run = run_directory(trainer, config)
   if not run.restore():
-    raise FileNotFoundError(f"{config.run_dir}: no checkpoint to export")
+    raise FileNotFoundError(f"{run_dir}: no checkpoint to export")
   return evaluate_and_export(trainer, config)
