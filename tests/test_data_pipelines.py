@@ -128,7 +128,7 @@ def test_jpeg_and_h264_degradations_compress():
     degrade.DegradationConfig(scale=3)
 
 
-def test_classification_detection_and_trajectory_batches():
+def test_classification_batches():
   config = synthetic.SceneConfig(image_size=(32, 32), num_frames=12)
   clips = pipelines.clip_dataset("synthetic", 12, (32, 32), scene_config=config,
                                  num_clips=2)
@@ -136,19 +136,6 @@ def test_classification_detection_and_trajectory_batches():
   assert frames.shape == (2, 12, 32, 32, 3) and frames.dtype == tf.uint8
   want = [int(synthetic.render_clip(config, 0, k)["label"]) for k in range(2)]
   assert labels.numpy().tolist() == want
-  frame, targets = next(iter(pipelines.detection_batches(clips, 3)))
-  assert frame.shape == (3, 32, 32, 3) and targets["boxes"].shape == (3, 32, 4)
-  clip = synthetic.render_clip(config, 0, 0)
-  x, y, w, h = clip["boxes"][1, 0]
-  np.testing.assert_allclose(targets["boxes"][1, 0], np.clip(
-      [y / 32, x / 32, (y + h) / 32, (x + w) / 32], 0, 1), atol=1e-6)
-  windows = next(iter(pipelines.trajectory_batches(clips, 4, 2, batch_size=2)))
-  assert windows["past"].shape == (2, 32, 4, 2)
-  np.testing.assert_allclose(windows["past"][0, :5], np.transpose(
-      clip["positions"][:4, :5], [1, 0, 2]))
-  np.testing.assert_allclose(windows["future"][0, :5], np.transpose(
-      clip["positions"][4:6, :5], [1, 0, 2]))
-  assert windows["valid"][0].numpy().sum() == len(clip["track_ids"])
 
 
 def test_video_folder_labels_and_corrupt_file_skipped(tmp_path):

@@ -45,7 +45,7 @@ def main(argv=None):
     return 0 if len(argv) >= 2 else 2
   name = argv[1]
   if name not in COMMANDS:
-    print(f"error: unknown subcommand {name!r}\n\n{usage()}", file=sys.stderr)
+    print(f"{usage()}\n\nerror: unknown subcommand {name!r}", file=sys.stderr)
     return 2
   from absl import app
   module = importlib.import_module(COMMANDS[name][0])

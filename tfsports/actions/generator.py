@@ -33,7 +33,8 @@ def apply_up_block(x, filters, temporal, name):
   x = keras.layers.UpSampling3D((2 if temporal else 1, 2, 2), name=f"{name}_up")(x)
   kernel = 3 if temporal else (1, 3, 3)
   x = keras.layers.Conv3D(filters, kernel, padding="same", name=f"{name}_conv")(x)
-  x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+  # Synchronised across replicas, so N replicas train as one.
+  x = keras.layers.BatchNormalization(synchronized=True, name=f"{name}_bn")(x)
   return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 

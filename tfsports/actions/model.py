@@ -186,7 +186,9 @@ class ClassifierLayers:
           f, 3, strides=2, padding="same", use_bias=False, name=f"{name}_block{i}_spatial"))
       # Per-frame batch norm: an affine map at inference, so streaming and
       # whole-clip outputs stay equal.
-      self.norm.append(keras.layers.BatchNormalization(name=f"{name}_block{i}_norm"))
+      # Synchronised across replicas, so N replicas train as one.
+      self.norm.append(keras.layers.BatchNormalization(
+          synchronized=True, name=f"{name}_block{i}_norm"))
       self.temporal.append(CausalTemporalConv(f, config.temporal_kernel,
                                               name=f"{name}_block{i}_temporal"))
     self.relu = [keras.layers.ReLU(name=f"{name}_block{i}_relu") for i in range(len(config.filters))]
@@ -277,18 +279,3 @@ def build_stream_model(parts, batch_size=None):
 def initial_states(config, batch_size=1):
   import numpy as np
   return [np.zeros((batch_size,) + shape, np.float32) for _, shape in stream_state_specs(config)]
-
-
-def validate_clip(frames, config):
-  """Raises ValueError naming what was expected unless `frames` is uint8
-  [T, H, W, 3] or [B, T, H, W, 3] with the config's T, H and W."""
-  import numpy as np
-  frames = np.asarray(frames)
-  h, w = config.image_size
-  want = f"uint8 [{config.num_frames}, {h}, {w}, 3] (or with a batch axis first)"
-  if frames.dtype != np.uint8:
-    raise ValueError(f"expected {want}, got dtype {frames.dtype}")
-  if frames.ndim not in (4, 5):
-    raise ValueError(f"expected {want}, got rank {frames.ndim} {list(frames.shape)}")
-  if tuple(frames.shape[-4:]) != (config.num_frames, h, w, 3):
-    raise ValueError(f"expected {want}, got {list(frames.shape)}")

@@ -118,7 +118,7 @@ def resolve(config):
     if not names:
       raise ValueError(f"{config.data}: no class folders; a class-per-folder dataset "
                        f"is DIR/<class name>/<video files>")
-    fps = float(np.median([video_io.probe(p).fps or 25.0 for p in paths]))
+    fps = float(np.median([_fps(p) for p in paths]))
   if config.class_names and tuple(config.class_names) != tuple(names):
     raise config_lib.ConfigMismatchError(
         f"the run's classes {list(config.class_names)} are not the data's {list(names)}")
@@ -126,6 +126,15 @@ def resolve(config):
   if not config.fps:
     changes["fps"] = round(fps, 3)
   return dataclasses.replace(config, **changes)
+
+
+def _fps(path):
+  """A file's frame rate; 25 for one that cannot be probed (training skips
+  it with a warning)."""
+  try:
+    return video_io.probe(path).fps or 25.0
+  except video_io.VideoReadError:
+    return 25.0
 
 
 def model_config_for(config):

@@ -57,13 +57,21 @@ class SemiSupervisedGAN(gan_lib.GAN):
     self.unsupervised_weight = unsupervised_weight
 
   def generate(self, data, training, stream=0):
-    """Class-conditional fakes; each optimizer step draws new ones."""
-    batch = tf.shape(data[1])[0]
+    """Class-conditional fakes; each optimizer step draws new ones. The
+    noise is drawn for the global batch and each replica takes its slice,
+    so N replicas see the fakes one replica would."""
+    local = tf.shape(data[1])[0]
+    ctx = tf.distribute.get_replica_context()
+    replica, replicas = (ctx.replica_id_in_sync_group, ctx.num_replicas_in_sync) \
+        if ctx else (0, 1)
     step = tf.cast(loop.inner_optimizer(self.d_optimizer).iterations, tf.int32)
     seed = tf.stack([step, stream])
-    z = tf.random.stateless_normal([batch, self.latent_dim], seed)
-    labels = tf.random.stateless_uniform([batch], seed + 1, 0, self.num_classes, tf.int32)
-    return self.generator([z, labels], training=training)
+    total = local * replicas
+    z = tf.random.stateless_normal([total, self.latent_dim], seed)
+    labels = tf.random.stateless_uniform([total], seed + 1, 0, self.num_classes, tf.int32)
+    begin = local * tf.cast(replica, tf.int32)
+    return self.generator([z[begin:begin + local], labels[begin:begin + local]],
+                          training=training)
 
   def discriminator_loss(self, data, fake):
     (labelled, labels), unlabelled = data
@@ -83,8 +91,23 @@ class SemiSupervisedGAN(gan_lib.GAN):
     fake = self.generate(data, training=True, stream=1)
     _, feats_fake = self.discriminator(fake, training=True)
     _, feats_real = self.discriminator(data[1], training=True)
-    fm = losses_lib.feature_matching_loss(tf.stop_gradient(feats_real), feats_fake)
-    return loop.average_loss(fm), {"g_feature_matching": fm}
+    # Feature matching compares means over the global batch, so N replicas
+    # match the features one replica would.
+    fm = losses_lib.feature_matching_loss(
+        tf.stop_gradient(_global_mean(feats_real))[None], _global_mean(feats_fake)[None])
+    per_example = tf.fill([tf.shape(feats_fake)[0]], fm[0])
+    return loop.average_loss(per_example), {"g_feature_matching": per_example}
+
+
+def _global_mean(x):
+  """Mean of x [B, D] over the batch of every replica: [D]."""
+  total = tf.reduce_sum(tf.cast(x, tf.float32), 0)
+  count = tf.cast(tf.shape(x)[0], tf.float32)
+  ctx = tf.distribute.get_replica_context()
+  if ctx is not None and ctx.num_replicas_in_sync > 1:
+    total = ctx.all_reduce(tf.distribute.ReduceOp.SUM, total)
+    count = ctx.all_reduce(tf.distribute.ReduceOp.SUM, count)
+  return total / count
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""Player crops with identity labels, from synthetic ground truth (or any
-clip dict with boxes, e.g. from the tracker)."""
+"""Player crops: from synthetic ground truth with identity labels, or from
+any video with MOT-format boxes (ground truth or a tracker's output)."""
 
 import cv2
 import numpy as np
@@ -17,19 +17,16 @@ def player_crops(clip, crop_size=(48, 24), min_height=24, min_visibility=0.7):
   """
   h, w = crop_size
   frames = clip["frames"]
-  H, W = frames.shape[1:3]
   out = {"crops": [], "team": [], "kit": [], "jersey": [], "track_id": [], "frame": []}
   for t in range(len(frames)):
     for i in range(len(clip["track_ids"])):
       x, y, bw, bh = clip["boxes"][t, i]
       if bh < min_height or clip["visibility"][t, i] < min_visibility:
         continue
-      x0, y0 = int(max(0, np.floor(x))), int(max(0, np.floor(y)))
-      x1, y1 = int(min(W, np.ceil(x + bw))), int(min(H, np.ceil(y + bh)))
-      if x1 - x0 < 4 or y1 - y0 < 8:
+      crop = _crop(frames[t], x, y, bw, bh, crop_size)
+      if crop is None:
         continue
-      out["crops"].append(cv2.resize(frames[t, y0:y1, x0:x1], (w, h),
-                                     interpolation=cv2.INTER_AREA))
+      out["crops"].append(crop)
       out["team"].append(clip["teams"][i])
       out["kit"].append(clip["kits"][i])
       out["jersey"].append(clip["jerseys"][i])
@@ -40,6 +37,49 @@ def player_crops(clip, crop_size=(48, 24), min_height=24, min_visibility=0.7):
             **{k: np.zeros((0,), np.int32) for k in ("team", "kit", "jersey", "track_id", "frame")}}
   return {"crops": np.stack(out["crops"]),
           **{k: np.asarray(out[k], np.int32) for k in ("team", "kit", "jersey", "track_id", "frame")}}
+
+
+def _crop(frame, x, y, bw, bh, crop_size):
+  """One box of a frame resized to crop_size, or None if it is too small."""
+  H, W = frame.shape[:2]
+  x0, y0 = int(max(0, np.floor(x))), int(max(0, np.floor(y)))
+  x1, y1 = int(min(W, np.ceil(x + bw))), int(min(H, np.ceil(y + bh)))
+  if x1 - x0 < 4 or y1 - y0 < 8:
+    return None
+  h, w = crop_size
+  return cv2.resize(frame[y0:y1, x0:x1], (w, h), interpolation=cv2.INTER_AREA)
+
+
+def crops_from_video(video, boxes, crop_size=(48, 24), min_height=24, every=1):
+  """Crops every box of a MOT box file (or {frame: [N, 5]} from `mot.read_mot`)
+  out of a video, streaming it frame by frame.
+
+  Returns a dict: crops uint8 [N, h, w, 3]; track_id, frame int32 [N]. Boxes
+  smaller than `min_height` pixels are left out; `every` takes every k-th
+  frame. Raises VideoReadError for a bad video and MOTFormatError for a bad
+  box file.
+  """
+  from tfsports.data import mot
+  from tfsports.data import video_io
+  if not isinstance(boxes, dict):
+    boxes = mot.read_mot(boxes)
+  h, w = crop_size
+  out = {"crops": [], "track_id": [], "frame": []}
+  for t, frame in enumerate(video_io.iter_frames(video)):
+    if t % every or t not in boxes:
+      continue
+    for track, x, y, bw, bh in boxes[t]:
+      crop = _crop(frame, x, y, bw, bh, crop_size) if bh >= min_height else None
+      if crop is not None:
+        out["crops"].append(crop)
+        out["track_id"].append(int(track))
+        out["frame"].append(t)
+  if not out["crops"]:
+    return {"crops": np.zeros((0, h, w, 3), np.uint8),
+            "track_id": np.zeros((0,), np.int32), "frame": np.zeros((0,), np.int32)}
+  return {"crops": np.stack(out["crops"]),
+          "track_id": np.asarray(out["track_id"], np.int32),
+          "frame": np.asarray(out["frame"], np.int32)}
 
 
 CROP_SCENE = synthetic.SceneConfig(image_size=(360, 640), num_frames=6, fps=5.0,

@@ -139,69 +139,6 @@ def classification_batches(clips, batch_size, seed=0, input_context=None,
   return _finish(ds, batch_size, input_context, shuffle_buffer, seed, repeat)
 
 
-def detection_targets(clip):
-  """Per-frame detection targets of a clip, in graph.
-
-  Returns frames uint8 [T, H, W, 3] and a dict: boxes float32 [T, M, 4]
-  (ymin, xmin, ymax, xmax) normalised and clipped to [0, 1]; teams, jerseys,
-  track_ids int32 [T, M]; valid bool [T, M] (visible people).
-  """
-  frames = clip["frames"]
-  T = tf.shape(frames)[0]
-  hw = tf.cast(tf.shape(frames)[1:3], tf.float32)
-  x, y, w, h = tf.unstack(clip["boxes"], axis=-1)
-  boxes = tf.stack([y / hw[0], x / hw[1], (y + h) / hw[0], (x + w) / hw[1]], -1)
-  boxes = tf.clip_by_value(boxes, 0.0, 1.0)
-  tile = lambda v: tf.tile(v[None], [T, 1])
-  targets = {
-      "boxes": boxes,
-      "teams": tile(clip["teams"]),
-      "jerseys": tile(clip["jerseys"]),
-      "track_ids": tile(clip["track_ids"]),
-      "valid": clip["visibility"] > 0,
-  }
-  return frames, targets
-
-
-def detection_batches(clips, batch_size, seed=0, input_context=None,
-                      shuffle_buffer=0, repeat=True):
-  """Batches of single frames: (uint8 [B, H, W, 3], targets of [B, M, ...])."""
-  ds = clips.map(detection_targets, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
-  return _finish(ds, batch_size, input_context, shuffle_buffer, seed, repeat)
-
-
-def trajectory_windows(clip, obs_len, pred_len, hop=None):
-  """Sliding windows over everyone's pitch positions, in graph.
-
-  Returns a dataset of dicts: past float32 [M, obs_len, 2], future float32
-  [M, pred_len, 2] (metres), valid bool [M] (real people), pitch_size [2].
-  """
-  length = obs_len + pred_len
-  hop = hop or pred_len
-  pos = tf.transpose(clip["positions"], [1, 0, 2])          # [M, T, 2]
-  T = tf.shape(pos)[1]
-  starts = tf.range(0, T - length + 1, hop)
-  windows = tf.map_fn(lambda s: pos[:, s:s + length], starts,
-                      fn_output_signature=tf.TensorSpec([None, None, 2], tf.float32))
-  n = tf.shape(starts)[0]
-  valid = tf.tile((clip["track_ids"] >= 0)[None], [n, 1])
-  return tf.data.Dataset.from_tensor_slices({
-      "past": windows[:, :, :obs_len],
-      "future": windows[:, :, obs_len:],
-      "valid": valid,
-      "pitch_size": tf.tile(clip["pitch_size"][None], [n, 1]),
-  })
-
-
-def trajectory_batches(clips, obs_len, pred_len, batch_size, seed=0,
-                       input_context=None, shuffle_buffer=0, repeat=True):
-  """Batches of trajectory windows (see `trajectory_windows`), [B, ...]."""
-  ds = clips.flat_map(lambda c: trajectory_windows(c, obs_len, pred_len))
-  ds = ds.map(lambda w: dict(w, past=tf.ensure_shape(w["past"], [None, obs_len, 2]),
-                             future=tf.ensure_shape(w["future"], [None, pred_len, 2])))
-  return _finish(ds, batch_size, input_context, shuffle_buffer, seed, repeat)
-
-
 def labelled_clips(paths, labels, num_frames, image_size, fps, seed=0,
                    input_context=None, stabilize=False, denoise=False, min_crop=0.8):
   """Training clips from labelled video files (a class-per-folder dataset):

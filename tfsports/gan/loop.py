@@ -19,6 +19,12 @@ def make_strategy(name="default"):
   if name == "default":
     return tf.distribute.get_strategy()
   if name == "mirrored":
+    if not tf.config.list_logical_devices("GPU"):
+      # Without GPUs the default all-reduce is a collective op whose order
+      # across replicas can differ from that of the synchronised batch norm's
+      # all-reduces, and the step aborts; a reduction on one device has none.
+      return tf.distribute.MirroredStrategy(
+          cross_device_ops=tf.distribute.ReductionToOneDevice())
     return tf.distribute.MirroredStrategy()
   if name == "multi_worker":
     return tf.distribute.MultiWorkerMirroredStrategy()

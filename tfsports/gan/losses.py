@@ -77,10 +77,6 @@ def wgan_gp_penalty(discriminator, real, fake, weights):
 
 # Reconstruction and feature losses.
 
-def l1_loss(target, prediction):
-  return _per_example(tf.abs(target - prediction))
-
-
 def charbonnier_loss(target, prediction, epsilon=1e-3):
   """sqrt((x - y)^2 + eps^2): L1 that is smooth at zero."""
   return _per_example(tf.sqrt(tf.square(target - prediction) + epsilon**2))

@@ -63,6 +63,9 @@ class GAN(keras.Model):
     multi-replica custom train_step cannot create them lazily."""
     self.d_optimizer.build(self.discriminator_variables)
     self.g_optimizer.build(self.generator_variables)
+    # The networks are built functional models; this stops `fit` from
+    # tracing `call` on a batch whose structure only train_step knows.
+    self.built = True
 
   def generate(self, data, training):
     raise NotImplementedError

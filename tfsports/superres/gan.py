@@ -38,12 +38,13 @@ class VideoSRGAN(gan_lib.GAN):
 
   def compile(self, d_optimizer, g_optimizer, d_loss_fn, g_loss_fn, d_steps=1,
               reconstruction_weight=1.0, adversarial_weight=5e-3, temporal_weight=0.5,
-              r1_weight=0.0, **kwargs):
+              r1_weight=0.0, gp_weight=0.0, **kwargs):
     super().compile(d_optimizer, g_optimizer, d_loss_fn, g_loss_fn, d_steps, **kwargs)
     self.reconstruction_weight = reconstruction_weight
     self.adversarial_weight = adversarial_weight
     self.temporal_weight = temporal_weight
     self.r1_weight = r1_weight
+    self.gp_weight = gp_weight
 
   def generate(self, data, training):
     """Three consecutive high-res frames [B, 3, H, W, 3] from lr [B, T+2, ...]."""
@@ -72,6 +73,11 @@ class VideoSRGAN(gan_lib.GAN):
     per_example = self.d_loss_fn(real_s, fake_s) + self.d_loss_fn(real_t, fake_t)
     if self.r1_weight:
       per_example += self.r1_weight * losses_lib.r1_penalty(self.discriminator, real[:, 1])
+    if self.gp_weight:
+      # WGAN-GP (with gan_loss="wasserstein"), on the spatial critic.
+      weights = tf.random.uniform([tf.shape(real)[0]])
+      per_example += self.gp_weight * losses_lib.wgan_gp_penalty(
+          self.discriminator, real[:, 1], fake[:, 1], weights)
     return loop.average_loss(per_example), {}
 
   def generator_loss(self, data):

@@ -56,6 +56,7 @@ class SRTrainConfig(config_lib.Config):
   adversarial_weight: float = 5e-3
   temporal_weight: float = 0.5
   r1_weight: float = 0.0
+  gp_weight: float = 0.0
   d_steps: int = 1
   ema_momentum: float = 0.99
   checkpoint_every: int = 100
@@ -72,7 +73,7 @@ class SRTrainConfig(config_lib.Config):
   tflite_variants: tuple = tflite_lib.VARIANTS
   verbose: int = 1
 
-  RESUMABLE_FIELDS = ("train_steps", "verbose", "strategy", "run_dir", "checkpoint_every",
+  RESUMABLE_FIELDS = ("train_steps", "warmup_steps", "verbose", "strategy", "run_dir", "checkpoint_every",
                       "keep_checkpoints", "tflite_variants", "eval_clips", "eval_size",
                       "eval_frames", "real_eval_videos", "export_size", "jit_compile",
                       "g_learning_rate", "d_learning_rate")
@@ -150,6 +151,7 @@ def build_trainer(config, sr_config):
       d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn, d_steps=config.d_steps,
       adversarial_weight=config.adversarial_weight,
       temporal_weight=config.temporal_weight, r1_weight=config.r1_weight,
+      gp_weight=config.gp_weight,
       jit_compile=config.jit_compile)
   trainer.build_optimizers()
   return trainer

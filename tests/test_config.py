@@ -1,0 +1,61 @@
+import dataclasses
+import json
+
+import pytest
+
+from tfsports import config as config_lib
+from tfsports.actions import generator as video_gan
+from tfsports.actions import model as classifier_models
+from tfsports.actions import recipe as actions_recipe
+from tfsports.actions import ssgan
+from tfsports.athletes import model as athlete_models
+from tfsports.athletes import recipe as athletes_recipe
+from tfsports.data import degrade
+from tfsports.data import synthetic
+from tfsports.superres import model as sr_models
+from tfsports.superres import recipe as sr_recipe
+
+CONFIGS = [sr_models.SRConfig, sr_recipe.SRTrainConfig, classifier_models.ClassifierConfig,
+           actions_recipe.ClassifierTrainConfig, video_gan.VideoGeneratorConfig,
+           ssgan.LabelEfficiencyConfig, athlete_models.AthleteConfig,
+           athletes_recipe.AthleteTrainConfig, synthetic.SceneConfig,
+           degrade.DegradationConfig]
+
+
+@pytest.mark.parametrize("cls", CONFIGS, ids=lambda c: c.__name__)
+def test_every_preset_survives_a_json_round_trip(cls):
+  names = cls.preset_names()
+  assert names
+  for name in names:
+    config = cls.from_preset(name)
+    assert dataclasses.is_dataclass(config) and isinstance(config, config_lib.Config)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+      setattr(config, dataclasses.fields(cls)[0].name, None)
+    assert cls.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+
+
+def test_unknown_preset_names_the_presets():
+  with pytest.raises(ValueError, match="tiny_x9.*presets: tiny, base"):
+    sr_models.SRConfig.from_preset("tiny_x9")
+
+
+def test_run_directory_keeps_config_and_refuses_a_conflicting_resume(tmp_path):
+  run_dir = str(tmp_path / "run")
+  config = sr_recipe.SRTrainConfig.from_preset("test", run_dir=run_dir)
+  config_lib.prepare_run_dir(run_dir, config)
+  assert config_lib.read_run_config(run_dir, sr_recipe.SRTrainConfig) == config
+  # Training longer is a resume; another degradation is another run.
+  longer = dataclasses.replace(config, train_steps=10)
+  config_lib.prepare_run_dir(run_dir, longer)
+  with pytest.raises(config_lib.ConfigMismatchError,
+                     match=r"degradation: 'light' in the run, 'broadcast' now"):
+    config_lib.prepare_run_dir(run_dir, dataclasses.replace(config, degradation="broadcast"))
+  assert config_lib.read_run_config(run_dir, sr_recipe.SRTrainConfig) == longer
+
+
+def test_reading_a_run_without_config_is_a_clear_error(tmp_path):
+  with pytest.raises(FileNotFoundError, match="no config.json"):
+    config_lib.read_run_config(str(tmp_path), sr_recipe.SRTrainConfig)
+  (tmp_path / "config.json").write_text(json.dumps({"scale": 2, "colour": "red"}))
+  with pytest.raises(config_lib.ConfigMismatchError, match="colour"):
+    config_lib.read_run_config(str(tmp_path), sr_recipe.SRTrainConfig)
