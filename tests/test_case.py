@@ -1,6 +1,7 @@
 """Shared test helpers, one line per model or command at the call site (after
 KerasHub's `src/tests/test_case.py`)."""
 
+import copy
 import os
 import subprocess
 import sys
@@ -24,8 +25,8 @@ def run_serialization_test(obj):
   """A layer's or model's config survives a round trip: from_config of
   get_config gives an object with the same config."""
   config = obj.get_config()
-  restored = type(obj).from_config(config) if not isinstance(obj, keras.Model) \
-      else keras.Model.from_config(config)
+  # from_config may consume the dict it is given: keep the original.
+  restored = type(obj).from_config(copy.deepcopy(config))
   assert restored.get_config() == config
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests import test_case
 from tfsports.actions import command as classify
 from tfsports.data import synthetic
 from tfsports.data import video_io
@@ -47,12 +48,14 @@ def test_models_reload_with_safe_mode(tmp_path):
   model, parts = classifier_models.build_classifier(CONFIG)
   stream = classifier_models.build_stream_model(parts)
   clips = np.random.default_rng(1).integers(0, 255, (2, 4, 16, 16, 3), np.uint8)
-  for m, name in ((model, "clip"), (stream, "stream")):
-    m.save(tmp_path / f"{name}.keras")
-  clip2 = keras.saving.load_model(tmp_path / "clip.keras", safe_mode=True)
-  np.testing.assert_allclose(clip2(clips), model(clips), atol=1e-6)
-  stream2 = keras.saving.load_model(tmp_path / "stream.keras", safe_mode=True)
+  test_case.run_model_saving_test(model, clips, tmp_path)
+  stream2 = test_case.run_model_saving_test(
+      stream, [tf.constant(clips[:, 0])] + [tf.constant(s) for s in
+                               classifier_models.initial_states(CONFIG, 2)], tmp_path)
   np.testing.assert_allclose(_stream(stream2, clips), model(clips).numpy(), atol=1e-5)
+  for layer in model.layers:
+    if isinstance(layer, (classifier_models.CausalTemporalConv, classifier_models.UnfoldTime)):
+      test_case.run_serialization_test(layer)
 
 
 @pytest.fixture(scope="module")

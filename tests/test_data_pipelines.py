@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import decoded_index, index_frames
+from tests.conftest import decoded_index, index_frames
 from tfsports.data import degrade
 from tfsports.data import pipelines
 from tfsports.data import preprocess
@@ -160,17 +160,27 @@ def test_random_crop_is_the_same_window_for_every_frame():
   np.testing.assert_allclose(boxes, [[10 - left, 20 - top, 3, 4]])
 
 
-def test_stabilize_removes_shake():
+def _background_motion(frames):
+  """Mean frame-to-frame shift (pixels) of a clip's middle, by phase
+  correlation: an estimator independent of the stabiliser's own tracker."""
+  import cv2
+  grey = [np.float32(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY))[20:-20, 20:-20] for f in frames]
+  return float(np.mean([np.hypot(*cv2.phaseCorrelate(grey[t], grey[t + 1])[0])
+                        for t in range(len(grey) - 1)]))
+
+
+def test_stabilize_reduces_background_motion_eightfold():
+  # A static textured scene under camera jitter (3 px std per frame): every
+  # pixel is background, so all its motion is shake.
   rng = np.random.default_rng(0)
   base = synthetic.render_clip(synthetic.SceneConfig(
       image_size=(160, 200), num_frames=1, camera="static"), 0, 0)["frames"][0]
   texture = np.clip(base.astype(int) + rng.integers(-30, 30, base.shape), 0, 255).astype(np.uint8)
-  shifts = np.cumsum(rng.normal(0, 2.0, (20, 2)), 0)
-  frames = np.stack([cv2_shift(texture, dx, dy) for dx, dy in shifts])
-  out, correction = preprocess.stabilize_clip(frames, radius=5)
-  before = preprocess.estimate_motion(frames)[:, :2]
-  after = preprocess.estimate_motion(out)[:, :2]
-  assert np.abs(after[3:-3]).mean() < 0.5 * np.abs(before[3:-3]).mean()
+  frames = np.stack([cv2_shift(texture, dx, dy) for dx, dy in rng.normal(0, 3.0, (30, 2))])
+  out, _ = preprocess.stabilize_clip(frames, radius=8)
+  before, after = _background_motion(frames), _background_motion(out)
+  # Measured 4.75 px -> 0.40 px per frame (11.9x); the stated factor is 8.
+  assert after * 8 < before, (before, after)
   assert out.shape == frames.shape and out.dtype == np.uint8
 
 

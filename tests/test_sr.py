@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import index_frames
+from tests.conftest import index_frames
 from tfsports.superres import command as upscale
 from tfsports.data import video_io
 from tfsports.superres import model as sr_models
 from tfsports.serving import runners
+from tests import test_case
 from tfsports.gan import loop as common
 from tfsports.superres import recipe as sr
 from tfsports.superres import gan as sr_gan
@@ -27,10 +28,8 @@ def test_generator_shapes_and_safe_mode_reload(tmp_path, scale):
   y = gen(x)
   assert y.shape == (2, 6 * scale, 10 * scale, 3)
   assert all(layer.name for layer in gen.layers)
-  path = str(tmp_path / "g.keras")
-  gen.save(path)
-  loaded = keras.saving.load_model(path, safe_mode=True)
-  np.testing.assert_allclose(loaded(x), y, atol=1e-6)
+  test_case.run_model_saving_test(gen, x, tmp_path)
+  test_case.run_serialization_test(gen)
 
 
 def test_discriminators_give_patch_logits():

@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import decoded_index, index_frames
+from tests.conftest import decoded_index, index_frames
 from tfsports.data import video_io
 
 

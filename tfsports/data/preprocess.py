@@ -18,7 +18,7 @@ def random_crop_clip(frames, crop_size, seed):
   shape = tf.shape(frames)
   ch, cw = crop_size
   tf.debugging.assert_greater_equal(
-      shape[1:3], tf.constant([ch, cw]),
+      shape[1:3], tf.cast(tf.stack([ch, cw]), tf.int32),
       message=f"frames are smaller than the crop {crop_size}")
   top = tf.random.stateless_uniform([], seed, 0, shape[1] - ch + 1, tf.int32)
   left = tf.random.stateless_uniform(
