@@ -152,3 +152,17 @@ def test_bad_training_data_is_a_clear_error(tmp_path):
   (tmp_path / "flat.mp4").write_text("x")
   with pytest.raises(ValueError, match="no class folders"):
     recipe.resolve(recipe.ClassifierTrainConfig.from_preset("test", data=str(tmp_path)))
+
+
+def test_classify_scores_a_labelled_folder(trained, footage, tmp_path):
+  proc = test_case.run_command("classify", footage,
+                               f"--model={trained['exports']['tflite_stream_float32']}")
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  assert proc.stdout.startswith("top-1 on 8 clips:")
+  assert "chance 0.500, majority class 0.500" in proc.stdout
+  # Folders the model does not know are refused.
+  os.makedirs(tmp_path / "swim")
+  video_io.write_video(tmp_path / "swim" / "a.mp4", _moving_square("run", 4), fps=20)
+  test_case.run_command_error_test("classify", tmp_path,
+                                   f"--model={trained['exports']['saved_model']}",
+                                   match="swim")

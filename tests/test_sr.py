@@ -166,17 +166,22 @@ def test_upscale_tool_streams_and_refuses_bad_input(exported, tmp_path):
   assert not (tmp_path / "x.mp4").exists()
   assert upscale.upscale_video(str(big), str(tmp_path / "y.mp4"),
                                os.path.join(export, "tflite", "float32.tflite"), resize=True) == 3
+  # A crop of a bigger frame fits the fixed-shape model without resizing.
+  assert upscale.upscale_video(str(big), str(tmp_path / "c.mp4"),
+                               os.path.join(export, "tflite", "float32.tflite"),
+                               crop=(4, 2, 8, 8), denoise=True) == 3
+  assert video_io.read_frames(tmp_path / "c.mp4").shape == (3, 32, 32, 3)
   bad = tmp_path / "bad.mp4"
   bad.write_text("no")
-  proc = subprocess.run([sys.executable, "-m", "tfsports", "upscale", str(bad),
-                         str(tmp_path / "z.mp4"), f"--model={export}/tflite/float32.tflite"],
-                        capture_output=True, text=True, timeout=120)
-  assert proc.returncode == 2
-  assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and str(bad) in proc.stderr
-  proc = subprocess.run([sys.executable, "-m", "tfsports", "upscale", str(src),
-                         str(tmp_path / "z.mp4"), "--model=no_such_model"],
-                        capture_output=True, text=True, timeout=120)
-  assert proc.returncode == 2 and "no_such_model" in proc.stderr
+  lite = f"--model={export}/tflite/float32.tflite"
+  test_case.run_command_error_test("upscale", bad, tmp_path / "z.mp4", lite, match=str(bad))
+  test_case.run_command_error_test("upscale", src, tmp_path / "z.mp4", "--model=no_such_model",
+                                   match="no_such_model")
+  test_case.run_command_error_test("upscale", src, tmp_path / "z.mp4", lite, "--crop=0,0,9",
+                                   match="X,Y,W,H")
+  test_case.run_command_error_test("upscale", big, tmp_path / "z.mp4", lite,
+                                   "--crop=10,10,8,8", match="outside")
+  assert not (tmp_path / "z.mp4").exists()
 
 
 @pytest.mark.parametrize("scale", [2, 4])

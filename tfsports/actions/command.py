@@ -1,8 +1,9 @@
-r"""Classifies a video window by window.
+r"""Classifies a video window by window, or scores a labelled folder.
 
     tfsports classify VIDEO --model=RUN_DIR/export/saved_model/classifier/1 [--json]
+    tfsports classify CLASS_FOLDER_DIR --model=...   # DIR/<class>/*.mp4: top-1, confusion
     tfsports classify VIDEO --model=RUN_DIR/export/tflite/stream_float32.tflite
-    tfsports classify VIDEO --model=... --stabilize --denoise
+    tfsports classify VIDEO --model=... --stabilize --denoise --crop=X,Y,W,H
 
 The video is sampled at the frame rate the model was trained at (from the
 export's model_info.json), so actions play at the speed the model learnt
@@ -65,6 +66,7 @@ def define_flags():
   flags.DEFINE_integer("threads", 2, "TFLite threads.")
   flags.DEFINE_bool("stabilize", False, "Remove camera shake before classifying.")
   flags.DEFINE_bool("denoise", False, "Remove sensor noise before classifying.")
+  flags.DEFINE_string("crop", None, "X,Y,W,H: classify this pixel box of every frame.")
 
 
 def load_classifier(model, threads=2):
@@ -90,10 +92,12 @@ def load_classifier(model, threads=2):
   return clf
 
 
-def classify_video(path, classifier, stabilize=False, denoise=False):
+def classify_video(path, classifier, stabilize=False, denoise=False, crop=None):
   """Yields one dict per window: start, end (seconds), label, confidence,
   probabilities. Frames are taken at the model's frame rate (the video's
-  own for a model that does not record one)."""
+  own for a model that does not record one); `crop` (x, y, w, h) keeps that
+  pixel box of every frame first."""
+  import cv2
   from tfsports.data import preprocess
   from tfsports.data import video_io
   info = video_io.probe(path)
@@ -119,7 +123,11 @@ def classify_video(path, classifier, stabilize=False, denoise=False):
             "probabilities": {labels[i]: float(p) for i, p in enumerate(probs)}}
 
   window, start, n = [], 0, 0
-  frames = video_io.iter_frames(path, size=(h, w))
+  if crop:
+    frames = (cv2.resize(preprocess.crop_frame(f, crop), (w, h), interpolation=cv2.INTER_AREA)
+              for f in video_io.iter_frames(path))
+  else:
+    frames = video_io.iter_frames(path, size=(h, w))
   for frame in video_io.resample_fps(frames, info.fps or 25.0, fps):
     window.append(frame)
     n += 1
@@ -130,15 +138,69 @@ def classify_video(path, classifier, stabilize=False, denoise=False):
     yield emit(window, start)
 
 
+def evaluate_folder(root, classifier, stabilize=False, denoise=False, log=None):
+  """Classifies every video of a class-per-folder directory (ROOT/<class>/*)
+  as a whole: the mean of its windows' probabilities. Folder names are
+  matched to the model's class names. Returns a `metrics.classification`
+  summary with per-file rows; a file that cannot be read is reported and
+  left out."""
+  from tfsports.data import sources
+  from tfsports.data import video_io
+  from tfsports.metrics import classification
+  paths, labels, folders = sources.list_videos(root)
+  names = list(classifier.class_names or [])
+  unknown = sorted(set(folders) - set(names))
+  if not folders or unknown:
+    raise ValueError(f"{root}: class folders {unknown or '(none)'} are not among the "
+                     f"model's classes {names}")
+  truth, predicted, rows = [], [], []
+  for path, label in zip(paths, labels):
+    if label < 0:
+      continue
+    try:
+      probs = np.mean([r_probs(r, names) for r in
+                       classify_video(path, classifier, stabilize, denoise)], 0)
+    except video_io.VideoReadError as e:
+      print(f"warning: left out: {e}", file=sys.stderr)
+      continue
+    k = names.index(folders[label])
+    truth.append(k)
+    predicted.append(int(np.argmax(probs)))
+    rows.append({"clip": os.path.relpath(path, root), "label": names[k],
+                 "prediction": names[predicted[-1]]})
+    if log:
+      log(rows[-1])
+  report = classification.summary(truth, predicted, names)
+  report["clips"] = rows
+  return report
+
+
+def r_probs(row, names):
+  return [row["probabilities"][n] for n in names]
+
+
 def main(argv):
   from tfsports.data import video_io
+  from tfsports.metrics import classification
   if len(argv) != 2:
-    print("usage: tfsports classify VIDEO --model=... [--json] [--stabilize] [--denoise]",
-          file=sys.stderr)
+    print("usage: tfsports classify VIDEO|CLASS_FOLDER_DIR --model=... [--json] "
+          "[--stabilize] [--denoise] [--crop=X,Y,W,H]", file=sys.stderr)
     return 2
   try:
+    from tfsports.data import preprocess
+    crop = preprocess.parse_box(FLAGS.crop) if FLAGS.crop else None
     classifier = load_classifier(FLAGS.model, FLAGS.threads)
-    for row in classify_video(argv[1], classifier, FLAGS.stabilize, FLAGS.denoise):
+    if os.path.isdir(argv[1]):
+      log = (lambda r: print(json.dumps(r), flush=True)) if FLAGS.json else None
+      report = evaluate_folder(argv[1], classifier, FLAGS.stabilize, FLAGS.denoise, log)
+      if FLAGS.json:
+        print(json.dumps({k: v for k, v in report.items() if k != "clips"}))
+      else:
+        print(f"top-1 on {report['num_clips']} clips: {report['top1']:.3f} "
+              f"(chance {report['chance']:.3f}, majority class {report['majority']:.3f})")
+        print(classification.format_confusion(report))
+      return 0
+    for row in classify_video(argv[1], classifier, FLAGS.stabilize, FLAGS.denoise, crop):
       if FLAGS.json:
         print(json.dumps(row), flush=True)
       else:

@@ -83,7 +83,9 @@ class ClassifierTrainConfig(config_lib.Config):
 
 
 TRAIN_PRESETS = {
-    "tiny": ClassifierTrainConfig(),
+    # Synthetic actions seen through every camera at the writer's 16:9.
+    "tiny": ClassifierTrainConfig(image_size=(72, 128),
+                                  cameras=("close", "broadcast", "static")),
     "base": ClassifierTrainConfig(preset="base", run_dir="runs/classifier_base",
                                   train_steps=4000),
     # Real class-per-folder footage: small, so a small model, strong
@@ -156,13 +158,21 @@ def folder_split(config):
   """(train, eval) lists of (path, label) of a class-per-folder run."""
   paths, labels, _ = sources.list_videos(config.data)
   if config.eval_data:
-    eval_paths, eval_labels, eval_names = sources.list_videos(config.eval_data)
-    if tuple(eval_names) != tuple(config.class_names):
-      raise ValueError(f"{config.eval_data}: classes {eval_names} differ from the "
-                       f"training data's {list(config.class_names)}")
-    return list(zip(paths, labels)), list(zip(eval_paths, eval_labels))
+    return list(zip(paths, labels)), eval_files(config)
   train, held = sources.split_by_file(paths, labels, config.eval_fraction)
   return ([(paths[i], labels[i]) for i in train], [(paths[i], labels[i]) for i in held])
+
+
+def eval_files(config):
+  """[(path, label)] of `eval_data`, its class folders matched to the run's
+  classes by name (any subset of them, in any order)."""
+  paths, labels, names = sources.list_videos(config.eval_data)
+  unknown = sorted(set(names) - set(config.class_names))
+  if not names or unknown:
+    raise ValueError(f"{config.eval_data}: class folders {unknown or '(none)'} are not "
+                     f"among the run's classes {list(config.class_names)}")
+  index = [list(config.class_names).index(n) for n in names]
+  return [(p, index[l]) for p, l in zip(paths, labels) if l >= 0]
 
 
 def train_dataset(config, input_context=None, skip=0):
@@ -201,8 +211,7 @@ def eval_set(config, num_clips=None):
     return ([c["frames"][None] for c in clips], np.array([int(c["label"]) for c in clips]),
             [f"synthetic_{k}" for k in range(n)])
   if config.eval_data:
-    paths, labels, _ = sources.list_videos(config.eval_data)
-    held = list(zip(paths, labels))
+    held = eval_files(config)
   else:
     held = folder_split(config)[1]
   if num_clips:

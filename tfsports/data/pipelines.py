@@ -28,14 +28,25 @@ from tfsports.data import video_io
 
 def clip_dataset(data, num_frames, image_size, seed=0, input_context=None,
                  scene_config=None, num_clips=None, start_index=0,
-                 deterministic=True, stride=1, native_video=False):
+                 deterministic=True, stride=1, native_video=False,
+                 stabilize=False, denoise=False):
   """Clips from `data` (see module doc); elements as in `sources`.
 
   Synthetic clips use `scene_config` (default: the "base" preset) with
   `num_frames` and `image_size` applied; video frames are resized to
   `image_size` (height, width), or kept at their own size with
   `native_video` (frames [T, None, None, 3]: crop before batching).
+  `stabilize` and `denoise` run `preprocess.stabilize_step` and
+  `denoise_step` on every clip.
   """
+  if stabilize or denoise:
+    ds = clip_dataset(data, num_frames, image_size, seed, input_context, scene_config,
+                      num_clips, start_index, deterministic, stride, native_video)
+    steps = ([preprocess.stabilize_step()] if stabilize else []) + (
+        [preprocess.denoise_step()] if denoise else [])
+    for step in steps:
+      ds = ds.map(step, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    return ds
   image_size = tuple(image_size)
   if data and "," in data:
     # Several sources, mixed evenly; each repeats so none runs dry.

@@ -35,6 +35,27 @@ def center_crop_clip(frames, crop_size):
   return frames[:, top:top + ch, left:left + cw]
 
 
+def parse_box(text):
+  """"X,Y,W,H" (pixels) -> (x, y, w, h) ints; ValueError naming the format."""
+  try:
+    x, y, w, h = (int(v) for v in str(text).split(","))
+  except ValueError:
+    raise ValueError(f"expected a crop box X,Y,W,H in pixels, got {text!r}") from None
+  if x < 0 or y < 0 or w <= 0 or h <= 0:
+    raise ValueError(f"a crop box needs X, Y >= 0 and W, H > 0, got {text!r}")
+  return x, y, w, h
+
+
+def crop_frame(frame, box):
+  """The (x, y, w, h) pixel box of a uint8 [H, W, 3] frame; ValueError if the
+  box does not lie inside it."""
+  x, y, w, h = box
+  if y + h > frame.shape[0] or x + w > frame.shape[1]:
+    raise ValueError(f"crop box {box} lies outside the {frame.shape[1]}x{frame.shape[0]} "
+                     f"frame")
+  return frame[y:y + h, x:x + w]
+
+
 def crop_boxes(boxes, offset):
   """Moves (x, y, w, h) pixel boxes [..., 4] into a crop at (top, left)."""
   offset = tf.cast(offset, boxes.dtype)

@@ -29,6 +29,8 @@ def define_flags():
   flags.DEFINE_integer("crf", 18, "H.264 quality of the output (lower is better).")
   flags.DEFINE_integer("threads", 2, "TFLite threads.")
   flags.DEFINE_bool("progress", True, "Show progress on stderr.")
+  flags.DEFINE_string("crop", None, "X,Y,W,H: upscale this pixel box of every frame.")
+  flags.DEFINE_bool("denoise", False, "Remove sensor noise from each frame first.")
 
 
 def list_presets():
@@ -51,8 +53,12 @@ def resolve_model(model):
 
 
 def upscale_video(in_path, out_path, model="tiny_x4", resize=False, crf=18,
-                  num_threads=2, progress=False):
+                  num_threads=2, progress=False, crop=None, denoise=False):
   """Streams `in_path` through the model into an H.264 `out_path`.
+
+  `crop` (x, y, w, h) upscales that pixel box of every frame; `denoise`
+  removes sensor noise from each frame first (edge-preserving bilateral
+  filter, per frame so memory stays constant).
 
   Returns the number of frames written. Raises `VideoReadError` for a bad
   input and `ModelMismatchError` for a model that does not fit it; the output
@@ -60,15 +66,22 @@ def upscale_video(in_path, out_path, model="tiny_x4", resize=False, crf=18,
   """
   from tfsports.data import video_io
   from tfsports.serving import runners
+  from tfsports.data import preprocess
   info = video_io.probe(in_path)
   runner = runners.load_runner(resolve_model(model), num_threads=num_threads)
   size = runner.input_size
   frames = video_io.iter_frames(in_path)
-  if None not in size and (info.height, info.width) != size:
+  height, width = info.height, info.width
+  if crop:
+    frames = (preprocess.crop_frame(f, crop) for f in frames)
+    height, width = crop[3], crop[2]
+  if denoise:
+    frames = (preprocess.denoise_clip(f[None], method="bilateral")[0] for f in frames)
+  if None not in size and (height, width) != size:
     if not resize:
       raise runners.ModelMismatchError(
           f"the model takes {size[1]}x{size[0]} frames and {in_path} is "
-          f"{info.width}x{info.height}; pass --resize or use a SavedModel")
+          f"{width}x{height}; pass --resize or use a SavedModel")
     frames = (cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_AREA)
               for f in frames)
   n = 0
@@ -95,8 +108,10 @@ def main(argv):
           file=sys.stderr)
     return 2
   try:
+    from tfsports.data import preprocess
+    crop = preprocess.parse_box(FLAGS.crop) if FLAGS.crop else None
     n = upscale_video(argv[1], argv[2], FLAGS.model, FLAGS.resize, FLAGS.crf,
-                      FLAGS.threads, FLAGS.progress)
+                      FLAGS.threads, FLAGS.progress, crop, FLAGS.denoise)
   except (video_io.VideoReadError, runners.ModelMismatchError, FileNotFoundError,
           ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
