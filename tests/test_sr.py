@@ -80,9 +80,18 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tmp_path):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
   run_dir = str(tmp_path_factory.mktemp("sr_run"))
-  config = sr.SRTrainConfig.from_preset("test", run_dir=run_dir,
-                                          tflite_variants=("float32", "int8"))
+  config = sr.SRTrainConfig.from_preset("test", run_dir=run_dir, degradation="broadcast",
+                                        tflite_variants=("float32", "int8"))
   return config, sr.train_sr(config)
+
+
+def test_re_export_uses_the_run_config(exported):
+  config, report = exported
+  again = sr.export_run(config.run_dir, tflite_variants=("float32",))
+  # The run's own degradation (not the preset's "light") and the same model.
+  assert again["config"]["degradation"] == "broadcast"
+  assert again["synthetic"]["mean"]["psnr_y"] == pytest.approx(
+      report["synthetic"]["mean"]["psnr_y"], abs=1e-6)
 
 
 def test_export_layout_and_report(exported):
@@ -194,8 +203,16 @@ def test_generator_is_a_residual_over_bilinear(scale):
   np.testing.assert_allclose(gen(x), want, atol=1e-6)
 
 
-@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
-def test_mixed_precision_trains(tmp_path, policy):
+@pytest.fixture(scope="module")
+def float32_run(tmp_path_factory):
+  trainer, _ = sr.train(sr.SRTrainConfig.from_preset(
+      "test", run_dir=str(tmp_path_factory.mktemp("f32"))))
+  return trainer
+
+
+@pytest.mark.parametrize("policy,tolerance", [("mixed_bfloat16", 0.05),
+                                              ("mixed_float16", 0.01)])
+def test_mixed_precision_tracks_float32(tmp_path, float32_run, policy, tolerance):
   try:
     trainer, status = sr.train(sr.SRTrainConfig.from_preset(
         "test", run_dir=str(tmp_path), mixed_precision=policy))
@@ -203,11 +220,21 @@ def test_mixed_precision_trains(tmp_path, policy):
     common.set_precision(None)
   assert status["step"] == 4
   assert trainer.generator.layers[-1].compute_dtype != "float32"
-  assert all(np.isfinite(w).all() for w in trainer.generator.get_weights())
   # float16 gets a loss-scale optimizer per network.
   if policy == "mixed_float16":
     assert isinstance(trainer.g_optimizer, keras.optimizers.LossScaleOptimizer)
     assert isinstance(trainer.d_optimizer, keras.optimizers.LossScaleOptimizer)
+  # Same seed, data and steps: the weights end near float32's, off by the
+  # rounding of the lower precision and no more.
+  ref = float32_run.generator.get_weights()
+  got = trainer.generator.get_weights()
+  diffs = [float(np.abs(a - b).max()) for a, b in zip(ref, got)]
+  assert max(diffs) < tolerance, diffs
+  assert max(diffs) > 0.0          # it did run in another precision
+  x = np.random.default_rng(0).uniform(size=(1, 3, 8, 8, 3)).astype(np.float32)
+  out = np.asarray(trainer.generator(x), np.float32)
+  ref_out = np.asarray(float32_run.generator(x), np.float32)
+  assert np.abs(out - ref_out).max() < 4 * tolerance
 
 
 def test_bundled_presets_are_listed_and_beat_bicubic():

@@ -19,8 +19,8 @@ from tfsports.serving import tflite as tflite_lib
 MODEL_INFO = "model_info.json"
 
 
-def export_saved_model(model, stream, config, export_dir, class_names, name="classifier",
-                       version=1):
+def export_classifier_saved_model(model, stream, config, export_dir, class_names,
+                                  name="classifier", version=1):
   """EXPORT_DIR/<name>/<version>/ with three signatures:
 
   serving_default(frames uint8 [B, T, H, W, 3]) -> probabilities [B, K],
@@ -99,7 +99,7 @@ def export_classifier(model, parts, export_dir, class_names, fps, representative
   """SavedModel + streaming TFLite + model_info.json (class names, frame
   rate, window) in `export_dir`; returns {name: path}."""
   stream = classifier_models.build_stream_model(parts)
-  paths = {"saved_model": export_saved_model(
+  paths = {"saved_model": export_classifier_saved_model(
       model, stream, parts.config, os.path.join(export_dir, "saved_model"), class_names)}
   paths.update(export_stream_tflite(stream, parts.config, os.path.join(export_dir, "tflite"),
                                     representative, variants))

@@ -16,6 +16,13 @@ def _crop(y, border):
   return y[..., border:-border, border:-border] if border else y
 
 
+def psnr(reference, test, peak=255.0):
+  """PSNR in dB over all values of two arrays (any shape, any channels),
+  capped at 100 dB for identical inputs."""
+  mse = np.mean(np.square(np.asarray(reference, np.float64) - np.asarray(test, np.float64)))
+  return 100.0 if mse == 0 else float(min(100.0, 10.0 * np.log10(peak**2 / mse)))
+
+
 def psnr_y(reference, test, border=0):
   """PSNR in dB of uint8 RGB [H, W, 3] (or [T, H, W, 3], averaged per frame)."""
   ref, tst = _crop(rgb_to_y(reference), border), _crop(rgb_to_y(test), border)

@@ -91,9 +91,7 @@ class VideoSRGAN(gan_lib.GAN):
       fake_s, fake_t = self._logits(fake)
       g_adv = self.g_loss_fn(fake_s) + self.g_loss_fn(fake_t)
       per_example += self.adversarial_weight * g_adv
-    mse = tf.reduce_mean(tf.square(tf.clip_by_value(fake[:, 1], 0, 1) - real[:, 1]),
-                         axis=[1, 2, 3])
-    psnr = -10.0 * tf.math.log(tf.maximum(mse, 1e-10)) / tf.math.log(10.0)
+    psnr = tf.image.psnr(tf.clip_by_value(fake[:, 1], 0, 1), real[:, 1], max_val=1.0)
     return loop.average_loss(per_example), {
         "reconstruction_loss": rec, "temporal_loss": temporal, "g_adv_loss": g_adv,
         "psnr": psnr}

@@ -262,18 +262,14 @@ def evaluate_and_export(trainer, config):
     representative.append(sr_eval.make_lr(hr, degradation, seed=k))
   # Calibrate int8 on half the windows; compare with the SavedModel on the rest.
   tflite = tflite_lib.export_frame_tflite(generator, os.path.join(export_dir, "tflite"),
-                                    (window, h, w, 3), representative[:4],
-                                    variants=config.tflite_variants)
+                                          (window, h, w, 3), representative[:4],
+                                          variants=config.tflite_variants)
   saved_runner = runners.load_runner(saved)
   held = representative[4:]
   comparison = {}
   for variant, path in tflite.items():
     runner = runners.load_runner(path)
-    psnrs = []
-    for window_frames in held:
-      a, b = saved_runner(window_frames), runner(window_frames)
-      mse = np.mean(np.square(a.astype(np.float64) - b))
-      psnrs.append(100.0 if mse == 0 else 10 * np.log10(255.0**2 / mse))
+    psnrs = [video_quality.psnr(saved_runner(w), runner(w)) for w in held]
     comparison[variant] = {"psnr_vs_saved_model": float(np.mean(psnrs)),
                            "ops": runner.ops(), "bytes": os.path.getsize(path)}
     if variant == "int8":
