@@ -166,3 +166,18 @@ def test_classify_scores_a_labelled_folder(trained, footage, tmp_path):
   test_case.run_command_error_test("classify", tmp_path,
                                    f"--model={trained['exports']['saved_model']}",
                                    match="swim")
+
+
+def test_tfrecord_training_data(footage, tmp_path):
+  from tfsports.data import tfrecord
+  shards = tfrecord.convert(footage, str(tmp_path / "clips"), num_shards=2, num_frames=4,
+                            image_size=(16, 16))
+  config = recipe.ClassifierTrainConfig.from_preset(
+      "test", data=str(tmp_path / "clips-*.tfrecord"), run_dir=str(tmp_path / "run"),
+      image_size=(16, 16), num_frames=4, batch_size=2)
+  with pytest.raises(ValueError, match="--class_names"):
+    recipe.resolve(config)
+  report = recipe.train_classifier(dataclasses.replace(
+      config, class_names=CLASSES, fps=20.0, eval_data=footage))
+  assert len(shards) == 2 and report["eval"]["num_clips"] == 8
+  assert report["eval"]["class_names"] == list(CLASSES)

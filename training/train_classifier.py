@@ -21,7 +21,9 @@ from tfsports.actions import recipe  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("preset", "tiny", recipe.ClassifierTrainConfig.preset_names(), "Preset.")
 flags.DEFINE_string("run_dir", None, "Run directory (default: the preset's).")
-flags.DEFINE_string("data", None, "'synthetic' or a class-per-folder video directory.")
+flags.DEFINE_string("data", None, "'synthetic', a class-per-folder video directory, or "
+                    "TFRecord shards (with --class_names, --fps and --eval_data).")
+flags.DEFINE_list("class_names", None, "Class names in label order (TFRecord data only).")
 flags.DEFINE_string("eval_data", None, "Held-back class-per-folder directory "
                     "(default: a file-level split of --data).")
 flags.DEFINE_float("eval_fraction", None, "Share of each class's files held back.")
@@ -43,6 +45,8 @@ def main(argv):
       "run_dir", "data", "eval_data", "eval_fraction", "fps", "num_frames", "train_steps",
       "batch_size", "stabilize", "denoise", "strategy", "seed")
       if getattr(FLAGS, k) is not None}
+  if FLAGS.class_names:
+    changes["class_names"] = tuple(FLAGS.class_names)
   if FLAGS.image_size:
     changes["image_size"] = tuple(int(v) for v in FLAGS.image_size)
   sys.exit(recipe.main(recipe.ClassifierTrainConfig.from_preset(FLAGS.preset, **changes)))

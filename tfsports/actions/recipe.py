@@ -104,6 +104,10 @@ def is_synthetic(data):
   return data in ("synthetic", "", None)
 
 
+def is_tfrecord(data):
+  return ".tfrecord" in str(data) or "*" in str(data)
+
+
 def resolve(config):
   """Fills the fields left to the data: class names, fps, window, size."""
   model_config = classifier_models.ClassifierConfig.from_preset(config.preset)
@@ -115,6 +119,14 @@ def resolve(config):
   if is_synthetic(config.data):
     names = tuple(synthetic.ACTION_CLASSES)
     fps = SYNTHETIC_FPS
+  elif is_tfrecord(config.data):
+    # Shards carry label indices and frames, not class names nor a rate.
+    if not config.class_names or not config.fps or not config.eval_data:
+      raise ValueError("TFRecord training data needs --class_names (in label order), "
+                       "--fps (the rate the clips were cut at) and --eval_data "
+                       "(a class-per-folder directory)")
+    names = tuple(config.class_names)
+    fps = config.fps
   else:
     paths, _, names = sources.list_videos(config.data)
     if not names:
@@ -177,6 +189,13 @@ def eval_files(config):
 
 def train_dataset(config, input_context=None, skip=0):
   """Batches of (uint8 [B, T, H, W, 3], int32 [B]) for training."""
+  if is_tfrecord(config.data):
+    clips = pipelines.clip_dataset(config.data, config.num_frames, config.image_size,
+                                   seed=config.seed, input_context=input_context,
+                                   stabilize=config.stabilize, denoise=config.denoise)
+    return pipelines.classification_batches(
+        clips, config.batch_size, seed=config.seed, input_context=input_context,
+        shuffle_buffer=256).skip(skip)
   if is_synthetic(config.data):
     parts = [pipelines.clip_dataset("synthetic", config.num_frames, config.image_size,
                                     seed=config.seed + 97 * k, input_context=input_context,
