@@ -3,7 +3,7 @@ TFLite tiny x4 (180x320 in) ms/frame with XNNPACK on 2 threads, against the
 SavedModel and against a matrix multiply timed in the same run; training
 steps/s with and without --jit_compile.
 
-    python benchmarks/sr_speed.py [--model_dir=tfsports/presets/tiny_x4]
+    python benchmarks/sr_speed.py [--model_dir=tfsports/superres/presets/tiny_x4]
 """
 
 import os
@@ -22,7 +22,8 @@ from tfsports.superres import recipe as sr
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", os.path.join(os.path.dirname(__file__), "..", "tfsports",
-                                              "presets", "tiny_x4"), "Preset directory.")
+                                              "superres", "presets", "tiny_x4"),
+                    "Preset directory.")
 flags.DEFINE_integer("frames", 20, "Timed frames.")
 
 

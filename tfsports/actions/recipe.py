@@ -88,10 +88,11 @@ TRAIN_PRESETS = {
                                   cameras=("close", "broadcast", "static")),
     "base": ClassifierTrainConfig(preset="base", run_dir="runs/classifier_base",
                                   train_steps=4000),
-    # Real class-per-folder footage: small, so a small model, strong
-    # regularisation and many passes over it.
-    "footage": ClassifierTrainConfig(preset="tiny", run_dir="runs/classifier_footage",
-                                     num_frames=8, image_size=(96, 64), train_steps=2000,
+    # Real class-per-folder footage, a few hundred clips: strong
+    # regularisation and many passes over it. The window (num_frames at the
+    # data's frame rate) should cover an action: pass --fps/--num_frames.
+    "footage": ClassifierTrainConfig(preset="base", run_dir="runs/classifier_footage",
+                                     num_frames=8, image_size=(96, 64), train_steps=1500,
                                      weight_decay=0.05, dropout=0.5),
     "test": ClassifierTrainConfig(preset="test", train_steps=4, batch_size=4,
                                   checkpoint_every=2, eval_clips=8, verbose=0,
