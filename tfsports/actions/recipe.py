@@ -27,6 +27,7 @@ import dataclasses
 import json
 import os
 
+from absl import logging
 import keras
 import numpy as np
 import tensorflow as tf
@@ -217,14 +218,14 @@ def train_dataset(config, input_context=None, skip=0):
   return clips.batch(batch, drop_remainder=True).skip(skip).prefetch(tf.data.AUTOTUNE)
 
 
-def eval_set(config, num_clips=None):
+def eval_set(config):
   """Held-back clips: (list of windows uint8 [N_i, T, H, W, 3], labels, names).
 
   Synthetic: clips of a seed training never uses, one window each. A
   folder: every held-back file, cut into windows as `classify` cuts it.
   """
   if is_synthetic(config.data) and not config.eval_data:
-    n = num_clips or config.eval_clips
+    n = config.eval_clips
     cams = config.cameras
     clips = [synthetic.render_clip(scene_config(config, cams[k % len(cams)]),
                                    seed=config.seed + 10_000, index=k) for k in range(n)]
@@ -234,15 +235,13 @@ def eval_set(config, num_clips=None):
     held = eval_files(config)
   else:
     held = folder_split(config)[1]
-  if num_clips:
-    held = held[:num_clips]
   windows, labels, names = [], [], []
   for path, label in held:
     try:
       frames = sources.load_clip(path, config.fps, config.image_size, config.stabilize,
                                  config.denoise)
     except video_io.VideoReadError as e:
-      print(f"warning: held-back file left out: {e}")
+      logging.warning("held-back file left out: %s", e)
       continue
     windows.append(sources.clip_windows(frames, config.num_frames))
     labels.append(label)
