@@ -165,7 +165,7 @@ def test_probe_cli_reports_good_and_bad_files(tmp_path, indexed_video):
 
 
 def test_reads_real_gif_and_mp4():
-  from conftest import SHARED
+  from tests.conftest import SHARED
   gif = os.path.join(SHARED, "video", "v_CricketShot_g04_c01_rgb.gif")
   mp4 = os.path.join(SHARED, "video", "basketball_gym.mp4")
   if not os.path.exists(gif):
