@@ -1,7 +1,5 @@
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -103,17 +101,14 @@ def test_classify_tool(trained, tmp_path):
   lite_rows = list(classify.classify_video(str(video), lite))
   for a, b in zip(rows, lite_rows):
     assert a["label"] == b["label"] and abs(a["confidence"] - b["confidence"]) < 1e-4
-  proc = subprocess.run([sys.executable, "-m", "tfsports", "classify", str(video),
-                         f"--model={report['exports']['tflite_stream_float32']}", "--json"],
-                        capture_output=True, text=True, timeout=120)
+  proc = test_case.run_command("classify", video,
+                               f"--model={report['exports']['tflite_stream_float32']}", "--json")
   assert proc.returncode == 0, proc.stderr[-1500:]
   lines = [json.loads(l) for l in proc.stdout.strip().splitlines()]
   assert len(lines) == 3 and lines[0]["label"] in synthetic.ACTION_CLASSES
   bad = tmp_path / "bad.mp4"
   bad.write_text("x")
-  for args in ([str(bad), f"--model={report['exports']['saved_model']}"],
-               [str(video), "--model=/nonexistent/model.tflite"]):
-    proc = subprocess.run([sys.executable, "-m", "tfsports", "classify"] + args,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith("error:")
+  test_case.run_command_error_test("classify", bad, f"--model={report['exports']['saved_model']}",
+                                   match=str(bad))
+  test_case.run_command_error_test("classify", video, "--model=/nonexistent/model.tflite",
+                                   match="no such TFLite file")

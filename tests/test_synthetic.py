@@ -1,11 +1,10 @@
 import csv
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from tests import test_case
 from tfsports.data import synthetic
 from tfsports.data import video_io
 from tfsports.data.synthetic import sports
@@ -151,10 +150,8 @@ def test_nuisances_change_pixels_not_ground_truth():
 
 def test_dataset_cli_writes_standard_formats(tmp_path):
   out = tmp_path / "ds"
-  proc = subprocess.run(
-      [sys.executable, "-m", "tfsports", "synth", f"--out={out}",
-       "--num_clips=3", "--width=64", "--height=48", "--num_frames=6", "--seed=5"],
-      capture_output=True, text=True, timeout=120)
+  proc = test_case.run_command("synth", f"--out={out}", "--num_clips=3", "--width=64",
+                               "--height=48", "--num_frames=6", "--seed=5")
   assert proc.returncode == 0, proc.stderr
   assert str(out) in proc.stdout
   rows = list(csv.DictReader(open(out / "labels.csv")))

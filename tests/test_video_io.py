@@ -1,13 +1,12 @@
 import json
 import os
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
 from tests.conftest import decoded_index, index_frames
+from tests import test_case
 from tfsports.data import video_io
 
 
@@ -150,9 +149,7 @@ def test_interrupted_write_keeps_existing_file(tmp_path):
 def test_probe_cli_reports_good_and_bad_files(tmp_path, indexed_video):
   bad = tmp_path / "bad.mp4"
   bad.write_text("nope")
-  out = subprocess.run(
-      [sys.executable, "-m", "tfsports", "probe", str(indexed_video), str(bad),
-       str(indexed_video)], capture_output=True, text=True, timeout=60)
+  out = test_case.run_command("probe", indexed_video, bad, indexed_video)
   assert out.returncode == 2
   lines = out.stdout.strip().splitlines()
   assert len(lines) == 2
