@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -59,3 +60,18 @@ def test_reading_a_run_without_config_is_a_clear_error(tmp_path):
   (tmp_path / "config.json").write_text(json.dumps({"scale": 2, "colour": "red"}))
   with pytest.raises(config_lib.ConfigMismatchError, match="colour"):
     config_lib.read_run_config(str(tmp_path), sr_recipe.SRTrainConfig)
+
+
+def test_training_script_refuses_a_conflicting_run_directory(tmp_path):
+  import subprocess
+  import sys
+  run_dir = tmp_path / "run"
+  config_lib.prepare_run_dir(str(run_dir), sr_recipe.SRTrainConfig.from_preset(
+      "test", run_dir=str(run_dir)))
+  # The script's defaults are the tiny preset: another run, so refused.
+  proc = subprocess.run([sys.executable, "training/train_sr.py", f"--run_dir={run_dir}"],
+                        capture_output=True, text=True, timeout=120,
+                        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  assert proc.returncode == 2, proc.stderr[-2000:]
+  assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+  assert "holds a run with another config" in proc.stderr

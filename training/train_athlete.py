@@ -27,10 +27,15 @@ def main(argv):
   changes = {"train_steps": FLAGS.train_steps} if FLAGS.train_steps else {}
   config = athlete.AthleteTrainConfig.from_preset(
       FLAGS.preset, run_dir=FLAGS.run_dir, seed=FLAGS.seed, **changes)
-  report = athlete.train_athlete(config)
+  try:
+    report = athlete.train_athlete(config)
+  except (FileNotFoundError, ValueError) as e:   # a conflicting run directory
+    print(f"error: {e}", file=sys.stderr)
+    return 2
   print(json.dumps(report["eval"], indent=2))
   for name, path in report["exports"].items():
     print(f"{name}: {path}")
+  return 0
 
 
 if __name__ == "__main__":

@@ -52,6 +52,9 @@ def main(argv):
   except common.NonFiniteLossError as e:
     print(f"error: {e}", file=sys.stderr)
     return 3
+  except (FileNotFoundError, ValueError) as e:   # bad data, a conflicting run directory
+    print(f"error: {e}", file=sys.stderr)
+    return 2
   mean = report["synthetic"]["mean"]
   print(json.dumps({"synthetic": mean, "real": report.get("real", {}).get("mean")}, indent=2))
   print(f"PSNR-Y {mean['psnr_y']:.2f} dB vs bicubic {mean['bicubic_psnr_y']:.2f} dB "

@@ -291,6 +291,11 @@ def train_and_export(config, labels_per_class, run_dir, seed=0):
   import json
   import os
   from tfsports.actions import export as classifier_export
+  # A fresh run each time (no checkpoints): the config is recorded, not checked.
+  os.makedirs(run_dir, exist_ok=True)
+  with open(config_lib.config_path(run_dir), "w") as f:
+    json.dump(dict(config.to_dict(), labels_per_class=labels_per_class, seed=seed), f,
+              indent=2)
   train_x, train_y, test_x, test_y, names = load_pools(config)
   num_classes = len(names)
   idx = choose_labelled(train_y, labels_per_class, np.random.default_rng(seed), num_classes)

@@ -37,6 +37,8 @@ class AthleteTrainConfig(config_lib.Config):
   eval_clips: int = 30
   verbose: int = 1
 
+  RESUMABLE_FIELDS = ("train_steps", "verbose", "run_dir", "checkpoint_every", "eval_clips")
+
 
 
 TRAIN_PRESETS = {
@@ -64,6 +66,7 @@ def _to_targets(crop, labels):
 
 
 def train(config):
+  config_lib.prepare_run_dir(config.run_dir, config)
   keras.utils.set_random_seed(config.seed)
   model_config = athlete_models.AthleteConfig.from_preset(config.preset)
   model = athlete_models.build_athlete_model(model_config)
