@@ -1,3 +1,4 @@
+import itertools
 import os
 import shutil
 
@@ -126,6 +127,47 @@ def test_jpeg_and_h264_degradations_compress():
     assert 0.5 < err < 30
   with pytest.raises(ValueError):
     degrade.DegradationConfig(scale=3)
+
+
+def test_real_degradation_draws_kernels_and_steps_per_clip():
+  frames = synthetic.render_clip(synthetic.SceneConfig(image_size=(64, 64),
+                                                       num_frames=3), 0, 0)["frames"]
+  real = degrade.DegradationConfig.from_preset("real", scale=4)
+  fn = tf.function(lambda seed: degrade.degrade_clip(frames, real, seed))
+  outs = [fn(tf.constant([k, 5])).numpy() for k in range(40)]
+  assert all(o.shape == (3, 16, 16, 3) for o in outs)
+  np.testing.assert_array_equal(outs[0], fn(tf.constant([0, 5])).numpy())   # seeded
+  # Every one of the 11 kernels alone gives its own picture of the frame...
+  singles = {}
+  for name in degrade.KERNELS:
+    config = degrade.DegradationConfig(scale=4, blur_sigma=(0, 0), noise_std=(0, 0),
+                                       kernels=(name,))
+    singles[name] = degrade.degrade_clip(frames, config, tf.constant([0, 1])).numpy()
+  assert len({s.round(3).tobytes() for s in singles.values()}) == len(degrade.KERNELS)
+  # ...and the real preset leaves a share of clips clean (a single resize)
+  # while degrading the rest further.
+  clean = sum(any(np.abs(o - s).max() < 1e-3 for s in singles.values()) for o in outs)
+  assert 4 <= clean <= 32, clean
+  with pytest.raises(ValueError, match="kernels"):
+    degrade.DegradationConfig(kernels=("box",))
+
+
+def test_parallel_interleave_keeps_the_interleave_order_and_raises():
+  produce = lambda n: iter(range(n * 10, n * 10 + n))
+  got = list(sources.parallel_interleave([1, 3, 2, 0, 4], produce, cycle_length=2))
+  want = list(tf.data.Dataset.from_tensor_slices(np.int64([1, 3, 2, 0, 4])).interleave(
+      lambda n: tf.data.Dataset.range(n * 10, n * 10 + n), cycle_length=2).as_numpy_iterator())
+  assert got == want
+
+  def failing(n):
+    yield n
+    raise RuntimeError(f"file {n} broke")
+  with pytest.raises(RuntimeError, match="file 1 broke"):
+    list(sources.parallel_interleave([1, 2], failing, cycle_length=2))
+  # A consumer that stops early releases the producers.
+  endless = sources.parallel_interleave([0, 1], lambda n: itertools.count(), 2)
+  assert [next(endless) for _ in range(4)] == [0, 0, 1, 1]
+  endless.close()
 
 
 def test_classification_batches():

@@ -169,7 +169,8 @@ def test_upscale_tool_streams_and_refuses_bad_input(exported, tmp_path):
     assert video_io.read_frames(out).shape == (7, 32, 32, 3)
   big = tmp_path / "big.mp4"
   video_io.write_video(big, index_frames(3, 16, 16))
-  with pytest.raises(runners.ModelMismatchError, match="--resize"):
+  # An 8x8 model cannot tile with a margin covering its receptive field.
+  with pytest.raises(ValueError, match="margin"):
     upscale.upscale_video(str(big), str(tmp_path / "x.mp4"),
                           os.path.join(export, "tflite", "float32.tflite"))
   assert not (tmp_path / "x.mp4").exists()
@@ -235,6 +236,118 @@ def test_mixed_precision_tracks_float32(tmp_path, float32_run, policy, tolerance
   out = np.asarray(trainer.generator(x), np.float32)
   ref_out = np.asarray(float32_run.generator(x), np.float32)
   assert np.abs(out - ref_out).max() < 4 * tolerance
+
+
+@pytest.fixture(scope="module")
+def tiled_model(tmp_path_factory):
+  """A random tiny x2 generator (residual scaled up, so that it dominates the
+  bilinear base) as a whole-frame SavedModel and a 24x32 float32 TFLite."""
+  from tfsports.serving import saved_model as saved_model_lib
+  from tfsports.serving import tflite as tflite_lib
+  keras.utils.set_random_seed(3)
+  gen = sr_models.build_sr_generator(sr_models.SRConfig.from_preset("tiny", scale=2))
+  conv = gen.get_layer("upsample_conv")
+  conv.set_weights([w * 4 for w in conv.get_weights()])
+  out = tmp_path_factory.mktemp("tiled")
+  saved = saved_model_lib.export_frame_model(gen, str(out / "saved"), "sr",
+                                             (3, None, None, 3))
+  lite = tflite_lib.export_frame_tflite(gen, str(out / "tflite"), (3, 24, 32, 3),
+                                        variants=("float32",))["float32"]
+  return saved, lite
+
+
+def test_tile_starts_cover_with_margins():
+  assert runners.tile_starts(20, 24, 5) == [0]
+  assert runners.tile_starts(50, 24, 5) == [0, 14, 26]
+  with pytest.raises(ValueError, match="margin"):
+    runners.tile_starts(50, 8, 5)
+
+
+@pytest.mark.parametrize("size", [(24, 32), (61, 90), (17, 20)])
+def test_tiled_tflite_equals_whole_frame_saved_model(tiled_model, size):
+  saved, lite = tiled_model
+  tiled = runners.TiledRunner(runners.load_runner(lite))
+  # 8 convs of 3x3 (7 in the body and the bilinear base's): 8 px, plus one.
+  assert tiled.margin == 9 and tiled.scale == 2
+  window = np.random.default_rng(size[0]).integers(0, 256, (3,) + size + (3,), np.uint8)
+  got = tiled(window).astype(int)
+  want = runners.load_runner(saved)(window).astype(int)
+  assert got.shape == want.shape == (2 * size[0], 2 * size[1], 3)
+  if size[0] >= 24 and size[1] >= 32:
+    assert np.abs(got - want).max() <= 1       # no seams anywhere
+  else:
+    # Smaller than a tile: padded by edge pixels; exact away from the pad.
+    inner = np.abs(got - want)[:2 * size[0] - 20, :2 * size[1] - 20]
+    assert inner.max() <= 1
+
+
+def test_upscale_any_size_keeps_fps_and_audio(tiled_model, tmp_path):
+  import av
+  _, lite = tiled_model
+  src = tmp_path / "with_audio.mp4"
+  write_video_with_audio(src, index_frames(6, 40, 70), fps=30)
+  out = tmp_path / "up.mp4"
+  assert upscale.upscale_video(str(src), str(out), lite, lossless=True) == 6
+  info = video_io.probe(out)
+  assert (info.width, info.height, info.num_frames) == (140, 80, 6)
+  assert info.fps == pytest.approx(30.0)
+  with av.open(str(out)) as container:
+    assert len(container.streams.audio) == 1
+    assert container.streams.audio[0].codec_context.name == "aac"
+  # Lossless output is bit-exact: the file holds the tiled model's frames.
+  runner = runners.TiledRunner(runners.load_runner(lite))
+  first = next(runners.iter_windows(iter(video_io.read_frames(src)), 3))
+  np.testing.assert_array_equal(video_io.read_frames(out)[0], runner(first))
+
+
+def write_video_with_audio(path, frames, fps):
+  """An H.264 + AAC mp4: `frames` and one second of a 440 Hz tone."""
+  import av
+  from fractions import Fraction
+  with av.open(str(path), "w") as container:
+    video = container.add_stream("libx264", rate=Fraction(fps))
+    video.height, video.width = frames[0].shape[:2]
+    video.pix_fmt = "yuv420p"
+    audio = container.add_stream("aac", rate=44100)
+    audio.layout = "mono"
+    for f in frames:
+      for p in video.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+        container.mux(p)
+    for p in video.encode():
+      container.mux(p)
+    tone = (0.2 * np.sin(2 * np.pi * 440 * np.arange(44100) / 44100)).astype(np.float32)
+    for start in range(0, 44100, 1024):
+      chunk = tone[None, start:start + 1024]
+      frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout="mono")
+      frame.sample_rate = 44100
+      frame.pts = start
+      for p in audio.encode(frame):
+        container.mux(p)
+    for p in audio.encode():
+      container.mux(p)
+
+
+def test_real_footage_evaluation_goes_through_the_command(tiled_model, tmp_path):
+  from tfsports.superres import evaluate as sr_eval
+  saved, lite = tiled_model
+  src = tmp_path / "real.mp4"
+  rng = np.random.default_rng(0)
+  video_io.write_video(src, [rng.integers(0, 256, (50, 70, 3), np.uint8) for _ in range(4)],
+                       lossless=True)
+  report = sr_eval.evaluate_real(saved, [str(src)], 2, ("area", "bicubic", "nearest"),
+                                 num_frames=3, crop=(40, 60))
+  assert [(r["kernel"], r["size"]) for r in report["clips"]] == [
+      ("area", "60x40"), ("bicubic", "60x40"), ("nearest", "60x40")]
+  for r in report["clips"]:
+    assert r["gain_db"] == pytest.approx(r["psnr_y"] - r["bicubic_psnr_y"])
+    assert r["bicubic"] in ("bicubic_tf", "bicubic_cv2")
+  # The tiled TFLite model scores what the SavedModel scores.
+  lite_report = sr_eval.evaluate_real(lite, [str(src)], 2, ("area",), num_frames=3,
+                                      crop=(40, 60))
+  assert lite_report["clips"][0]["psnr_y"] == pytest.approx(report["clips"][0]["psnr_y"],
+                                                            abs=0.05)
+  with pytest.raises(ValueError, match="kernel"):
+    sr_eval.downscale(np.zeros((1, 8, 8, 3), np.uint8), 2, "box")
 
 
 def test_bundled_presets_are_listed_and_beat_bicubic():

@@ -5,6 +5,14 @@ Order, as in real footage: optical blur, downscale, sensor noise, then
 compression (JPEG per frame in graph, or H.264 across frames through PyAV).
 Random strengths are drawn per clip from a stateless seed, so a pipeline is
 deterministic when asked.
+
+The `real` preset follows Real-ESRGAN's second-order model: the downscaling
+kernel is drawn per clip (area, bicubic, bilinear, Lanczos, Mitchell, Gaussian
+or nearest, with and without antialiasing), and with `second_order`
+the clip is first taken to an intermediate size by another random kernel, as
+footage that was resized twice before it reached the user. Each step fires
+with its own probability, so a share of the clips stays clean: a model must
+also beat bicubic on footage that was only downscaled.
 """
 
 import dataclasses
@@ -19,16 +27,44 @@ from tfsports import config as config_lib
 @dataclasses.dataclass(frozen=True)
 class DegradationConfig(config_lib.Config):
   """scale: 1, 2 or 4. Each (lo, hi) range is sampled uniformly per clip;
-  (0, 0) turns that step off. jpeg_quality and h264_crf: 0 = off."""
+  (0, 0) turns that step off. jpeg_quality and h264_crf: 0 = off.
+
+  kernels: downscaling kernels drawn from per clip ("bicubic_aa" is bicubic
+  with antialiasing; see `KERNELS`). second_order: probability that the clip
+  is first resized to an intermediate size. *_prob: probability that each
+  step fires (1 = always). poisson: share of noisy clips whose noise is
+  Poisson (shot noise, std growing with brightness) instead of Gaussian."""
   scale: int = 4
   blur_sigma: tuple = (0.0, 1.0)
   noise_std: tuple = (0.0, 3.0)          # in 0-255 units
   jpeg_quality: tuple = (0, 0)           # e.g. (40, 90)
   h264_crf: tuple = (0, 0)               # e.g. (23, 35); slow, runs in Python
+  kernels: tuple = ("bicubic_aa",)
+  second_order: float = 0.0
+  blur_prob: float = 1.0
+  noise_prob: float = 1.0
+  poisson: float = 0.0
+  jpeg_prob: float = 1.0
+  h264_prob: float = 1.0
 
   def __post_init__(self):
     if self.scale not in (1, 2, 4):
       raise ValueError(f"scale must be 1, 2 or 4, got {self.scale}")
+    unknown = [k for k in self.kernels if k not in KERNELS]
+    if unknown or not self.kernels:
+      raise ValueError(f"unknown kernels {unknown}; known: {', '.join(KERNELS)}")
+
+
+# name -> (tf.image.resize method, antialias). "area" is a box average
+# either way; the Gaussian kernel without antialiasing is bilinear's.
+KERNELS = {
+    "area": ("area", False), "nearest": ("nearest", False),
+    "bicubic": ("bicubic", False), "bicubic_aa": ("bicubic", True),
+    "bilinear": ("bilinear", False), "bilinear_aa": ("bilinear", True),
+    "lanczos": ("lanczos3", False), "lanczos_aa": ("lanczos3", True),
+    "mitchell": ("mitchellcubic", False), "mitchell_aa": ("mitchellcubic", True),
+    "gaussian_aa": ("gaussian", True),
+}
 
 
 
@@ -39,8 +75,33 @@ DEGRADATIONS = {
                                    jpeg_quality=(50, 90)),
     "restore": DegradationConfig(scale=1, blur_sigma=(0.5, 1.5),
                                  noise_std=(2, 8), jpeg_quality=(30, 70)),
+    # Footage of unknown history: any kernel, sometimes resized twice,
+    # sometimes blurred, noisy (Gaussian or Poisson), JPEG- or H.264-coded.
+    "real": DegradationConfig(blur_sigma=(0.2, 1.5), noise_std=(1.0, 6.0),
+                              jpeg_quality=(50, 95), h264_crf=(20, 32),
+                              kernels=tuple(KERNELS), second_order=0.3,
+                              blur_prob=0.3, noise_prob=0.3, poisson=0.5,
+                              jpeg_prob=0.25, h264_prob=0.1),
 }
 config_lib.register_presets(DegradationConfig, DEGRADATIONS)
+
+
+def _fires(seed, prob):
+  if prob >= 1:
+    return tf.constant(True)
+  return tf.random.stateless_uniform([], seed) < prob
+
+
+def resize_with_kernel(frames, size, kernels, seed):
+  """Resizes float [T, H, W, C] to `size` with a kernel drawn from `kernels`."""
+  branches = [
+      (lambda m=KERNELS[k][0], aa=KERNELS[k][1]:
+       tf.image.resize(frames, size, method=m, antialias=aa))
+      for k in kernels]
+  if len(branches) == 1:
+    return branches[0]()
+  index = tf.random.stateless_uniform([], seed, 0, len(branches), tf.int32)
+  return tf.switch_case(index, branches)
 
 
 def _uniform(seed, lo, hi):
@@ -94,24 +155,42 @@ def degrade_clip(frames, config, seed):
     float32 [T, H/scale, W/scale, 3] in [0, 255].
   """
   x = tf.cast(frames, tf.float32)
-  seeds = tf.random.experimental.stateless_split(seed, 5)
-  if config.blur_sigma[1] > 0:
-    x = gaussian_blur(x, _uniform(seeds[0], *config.blur_sigma))
-  if config.scale > 1:
-    size = tf.shape(x)[1:3] // config.scale
-    x = tf.image.resize(x, size, method="bicubic", antialias=True)
-  if config.noise_std[1] > 0:
-    std = _uniform(seeds[1], *config.noise_std)
-    x = x + std * tf.random.stateless_normal(tf.shape(x), seeds[2])
+  seeds = tf.random.experimental.stateless_split(seed, 14)
+  c = config
+  if c.blur_sigma[1] > 0:
+    blurred = gaussian_blur(x, _uniform(seeds[0], *c.blur_sigma))
+    x = tf.where(_fires(seeds[5], c.blur_prob), blurred, x)
+  if c.scale > 1:
+    size = tf.shape(x)[1:3] // c.scale
+    if c.second_order > 0:
+      # An intermediate size between the final one and 1.6x it.
+      factor = tf.random.stateless_uniform([], seeds[6], 1.0, 1.6)
+      mid = tf.cast(tf.round(tf.cast(size, tf.float32) * factor), tf.int32)
+      twice = lambda: resize_with_kernel(x, mid, c.kernels, seeds[7])
+      x = tf.cond(_fires(seeds[8], c.second_order), twice, lambda: x)
+    x = resize_with_kernel(x, size, c.kernels, seeds[9])
+    x = tf.ensure_shape(x, [frames.shape[0], None, None, frames.shape[-1]])
+  if c.noise_std[1] > 0:
+    std = _uniform(seeds[1], *c.noise_std)
+    gaussian = std * tf.random.stateless_normal(tf.shape(x), seeds[2])
+    if c.poisson > 0:
+      # Shot noise: variance proportional to the signal, `std` at mid-grey.
+      shot = gaussian * tf.sqrt(tf.maximum(x, 0.0) / 128.0)
+      gaussian = tf.where(_fires(seeds[10], c.poisson), shot, gaussian)
+    x = tf.where(_fires(seeds[11], c.noise_prob), x + gaussian, x)
   x = tf.clip_by_value(x, 0.0, 255.0)
-  if config.jpeg_quality[1] > 0:
-    q = tf.cast(tf.round(_uniform(seeds[3], *config.jpeg_quality)), tf.int32)
-    u8 = tf.cast(tf.round(x), tf.uint8)
-    x = tf.cast(tf.map_fn(lambda f: tf.image.adjust_jpeg_quality(f, q), u8),
-                tf.float32)
-  if config.h264_crf[1] > 0:
-    crf = tf.round(_uniform(seeds[4], *config.h264_crf))
-    u8 = tf.cast(tf.round(x), tf.uint8)
-    out = tf.numpy_function(h264_roundtrip, [u8, crf], tf.uint8, stateful=False)
-    x = tf.cast(tf.ensure_shape(out, u8.shape), tf.float32)
+  if c.jpeg_quality[1] > 0:
+    q = tf.cast(tf.round(_uniform(seeds[3], *c.jpeg_quality)), tf.int32)
+    jpeg = lambda: tf.cast(tf.map_fn(
+        lambda f: tf.image.adjust_jpeg_quality(f, q), tf.cast(tf.round(x), tf.uint8)),
+                           tf.float32)
+    x = tf.cond(_fires(seeds[12], c.jpeg_prob), jpeg, lambda: x)
+  if c.h264_crf[1] > 0:
+    crf = tf.round(_uniform(seeds[4], *c.h264_crf))
+
+    def h264():
+      u8 = tf.cast(tf.round(x), tf.uint8)
+      out = tf.numpy_function(h264_roundtrip, [u8, crf], tf.uint8, stateful=False)
+      return tf.cast(tf.reshape(out, tf.shape(u8)), tf.float32)
+    x = tf.cond(_fires(seeds[13], c.h264_prob), h264, lambda: x)
   return x

@@ -20,8 +20,11 @@ Each takes a `tf.distribute.InputContext`: worker k of n reads shard k
 (disjoint), and a seed; with `deterministic=True` the order is fixed.
 """
 
+import itertools
 import os
+import queue
 import re
+import threading
 
 from absl import logging
 import numpy as np
@@ -216,47 +219,111 @@ def clip_windows(frames, num_frames):
   return np.stack(windows)
 
 
+def parallel_interleave(items, produce, cycle_length=2, buffer_size=4):
+  """Yields the elements of `produce(item)` for every item, interleaved as
+  `tf.data.Dataset.interleave` does with deterministic order (one element
+  from each of `cycle_length` open items in turn; a finished item's slot
+  goes to the next), while each open item is produced ahead in its own
+  thread, up to `buffer_size` elements.
+
+  PyAV releases the GIL while it decodes, so `cycle_length` files decode at
+  once: this is how the video pipeline keeps up with bare decoding, which a
+  `from_generator` per file (one Python call per element, under the GIL)
+  could not.
+  """
+  items = list(items)
+  stop = threading.Event()
+  done = object()
+
+  def work(item, out):
+    try:
+      for element in produce(item):
+        while not stop.is_set():
+          try:
+            out.put(element, timeout=0.1)
+            break
+          except queue.Full:
+            continue
+        if stop.is_set():
+          return
+    except BaseException as e:  # handed to the consumer, raised there
+      out.put(_Raised(e))
+      return
+    out.put(done)
+
+  def open_slot(item):
+    out = queue.Queue(maxsize=buffer_size)
+    thread = threading.Thread(target=work, args=(item, out), daemon=True)
+    thread.start()
+    return out
+
+  pending = iter(items)
+  slots = [open_slot(item) for item in itertools.islice(pending, cycle_length)]
+  k = 0
+  try:
+    while slots:
+      k %= len(slots)
+      element = slots[k].get()
+      if element is done:
+        nxt = next(pending, None)
+        if nxt is None:
+          del slots[k]
+        else:
+          # As tf.data does: the new item's turn comes round next cycle.
+          slots[k] = open_slot(nxt)
+          k += 1
+        continue
+      if isinstance(element, _Raised):
+        raise element.error
+      yield element
+      k += 1
+  finally:
+    stop.set()
+
+
+class _Raised:
+  def __init__(self, error):
+    self.error = error
+
+
 def video_clips(paths, labels, num_frames, image_size, stride=1, hop=None,
                 input_context=None, cycle_length=2, deterministic=True,
                 max_objects=MAX_OBJECTS):
-  """Clips decoded from video files with PyAV, in one pass per file.
+  """Clips decoded from video files with PyAV, in one pass per file,
+  `cycle_length` files at once in threads (`parallel_interleave`).
 
   A file that turns out corrupt or unreadable is logged with its reason and
   skipped (clips before the damage are kept); the pipeline goes on.
 
   Returns: a `tf.data.Dataset` of clips, frames uint8 [T, H, W, 3] resized
-  to `image_size` (height, width), or at each file's own size if None.
+  to `image_size` (height, width), or at each file's own size if None;
+  label int32 []; the annotation fields empty (see `empty_annotations`).
+  The order is the same on every pass.
   """
   paths = [os.fspath(p) for p in paths]
   if len(paths) != len(labels):
     raise ValueError("paths and labels differ in length")
-  empty = empty_annotations(num_frames, max_objects)
-  keys = list(_FIELDS)
+  files = list(zip(paths, labels))
+  if input_context and input_context.num_input_pipelines > 1:
+    files = files[input_context.input_pipeline_id::input_context.num_input_pipelines]
+  size = tuple(image_size) if image_size else None
 
-  def generate(path, label):
-    path = path.decode()
+  def file_clips(item):
+    path, label = item
     try:
       for frames in video_io.iter_clips(path, num_frames, stride=stride, hop=hop,
-                                        size=tuple(image_size) if image_size else None):
-        yield (frames, np.int32(label)) + tuple(empty[k] for k in keys)
+                                        size=size):
+        yield frames, np.int32(label)
     except video_io.VideoReadError as e:
       logging.warning("skipping the rest of %s", e)
 
+  def generate():
+    yield from parallel_interleave(files, file_clips, cycle_length)
+
   height, width = image_size or (None, None)
   signature = (tf.TensorSpec([num_frames, height, width, 3], tf.uint8),
-               tf.TensorSpec([], tf.int32)) + tuple(
-                   tf.TensorSpec(_FIELDS[k][1](num_frames, max_objects),
-                                 _FIELDS[k][0]) for k in keys)
-
-  def file_clips(path, label):
-    ds = tf.data.Dataset.from_generator(generate, output_signature=signature,
-                                        args=(path, label))
-    return ds.map(lambda f, l, *rest: dict(frames=f, label=l, **dict(zip(keys, rest))))
-
-  files = tf.data.Dataset.from_tensor_slices(
-      (tf.constant(paths), tf.constant(labels, tf.int32)))
-  files = _shard(files, input_context)
-  dataset = files.interleave(file_clips, cycle_length=cycle_length,
-                             num_parallel_calls=cycle_length,
-                             deterministic=deterministic)
+               tf.TensorSpec([], tf.int32))
+  empty = {k: tf.constant(v) for k, v in empty_annotations(num_frames, max_objects).items()}
+  dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
+  dataset = dataset.map(lambda f, l: dict(frames=f, label=l, **empty))
   return _options(dataset, deterministic)

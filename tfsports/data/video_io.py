@@ -246,18 +246,25 @@ class VideoWriter:
   close, so an interrupted write never leaves a half file under the real name
   (nor replaces an existing one).
 
+  `lossless` writes RGB H.264 at crf 0 (libx264rgb): the frames read back
+  bit-exact, for measuring a model's output. `audio_from` copies the audio
+  stream of that file, unchanged, into the output.
+
       with VideoWriter("out.mp4", fps=25) as writer:
         for frame in frames:      # uint8 [H, W, 3] RGB
           writer.write(frame)
   """
 
   def __init__(self, path, fps=25.0, crf=18, preset="veryfast",
-               codec="libx264"):
+               codec="libx264", lossless=False, audio_from=None):
     self.path = os.fspath(path)
     self.fps = fps
-    self.crf = crf
+    self.crf = 0 if lossless else crf
     self.preset = preset
-    self.codec = codec
+    self.codec = "libx264rgb" if lossless else codec
+    self.pix_fmt = "rgb24" if lossless else "yuv420p"
+    self.audio_from = audio_from
+    self._audio = None
     self._container = None
     self._stream = None
     self._size = None
@@ -269,7 +276,7 @@ class VideoWriter:
     os.close(fd)
 
   def _start(self, height, width):
-    if height % 2 or width % 2:
+    if self.pix_fmt == "yuv420p" and (height % 2 or width % 2):
       raise ValueError(
           f"H.264 (yuv420p) needs even frame sizes, got {height}x{width}")
     from fractions import Fraction
@@ -281,9 +288,36 @@ class VideoWriter:
     self._stream = self._container.add_stream(self.codec, rate=rate)
     self._stream.width = width
     self._stream.height = height
-    self._stream.pix_fmt = "yuv420p"
+    self._stream.pix_fmt = self.pix_fmt
     self._stream.options = {"crf": str(self.crf), "preset": self.preset}
     self._size = (height, width)
+    if self.audio_from:
+      self._add_audio()
+
+  def _add_audio(self):
+    # The stream must exist before the header is written (first mux).
+    try:
+      source = av.open(os.fspath(self.audio_from))
+    except (av.FFmpegError, OSError):
+      return
+    if not source.streams.audio:
+      source.close()
+      return
+    template = source.streams.audio[0]
+    self._audio = (source, template,
+                   self._container.add_stream_from_template(template))
+
+  def _copy_audio(self):
+    source, template, stream = self._audio
+    with source:
+      try:
+        for packet in source.demux(template):
+          if packet.dts is None:
+            continue
+          packet.stream = stream
+          self._container.mux(packet)
+      except av.FFmpegError:
+        pass   # a damaged audio track does not cost the upscaled video
 
   def write(self, frame):
     """Appends one uint8 RGB frame [H, W, 3]; all frames share one size."""
@@ -310,11 +344,16 @@ class VideoWriter:
       raise ValueError(f"{self.path}: no frame was written")
     for packet in self._stream.encode():
       self._container.mux(packet)
+    if self._audio:
+      self._copy_audio()
     self._container.close()
     self._container = None
     os.replace(self._tmp_path, self.path)
 
   def abort(self):
+    if self._audio:
+      self._audio[0].close()
+      self._audio = None
     if self._container is not None:
       try:
         self._container.close()
@@ -335,9 +374,9 @@ class VideoWriter:
     return False
 
 
-def write_video(path, frames, fps=25.0, crf=18):
+def write_video(path, frames, fps=25.0, crf=18, lossless=False):
   """Writes an iterable of uint8 [H, W, 3] frames as H.264 mp4; returns count."""
-  with VideoWriter(path, fps=fps, crf=crf) as writer:
+  with VideoWriter(path, fps=fps, crf=crf, lossless=lossless) as writer:
     for frame in frames:
       writer.write(frame)
   return writer.num_frames

@@ -150,6 +150,84 @@ class StreamingTFLiteRunner:
     return values[0][0]
 
 
+def receptive_radius(runner, trials=2, seed=0):
+  """How far, in input pixels, one input pixel reaches into a fixed-shape
+  frame runner's output: a bright spot is set at the centre of random
+  windows and the reach of the change is measured (the largest of
+  `trials`). Returns (radius, scale)."""
+  t = runner.window
+  h, w = runner.input_size
+  rng = np.random.default_rng(seed)
+  radius, scale = 0, None
+  for _ in range(trials):
+    x = rng.integers(0, 256, (t, h, w, 3), dtype=np.uint8)
+    y = runner(x).astype(np.int32)
+    scale = y.shape[0] // h
+    x2 = x.copy()
+    x2[:, h // 2, w // 2] = 255 - x2[:, h // 2, w // 2]
+    changed = np.argwhere(np.abs(runner(x2).astype(np.int32) - y).max(-1) > 0)
+    if len(changed):
+      cy, cx = (h // 2 + 0.5) * scale, (w // 2 + 0.5) * scale
+      reach = np.abs(changed + 0.5 - [cy, cx]).max() / scale
+      radius = max(radius, int(np.ceil(reach)))
+  return radius, scale
+
+
+def tile_starts(length, tile, margin):
+  """Start offsets of tiles of `tile` pixels covering `length`, overlapping
+  by 2 * margin so that every output pixel comes from a tile in which it is
+  at least `margin` from any edge that is not a frame edge."""
+  if length <= tile:
+    return [0]
+  step = tile - 2 * margin
+  if step < 1:
+    raise ValueError(f"tiles of {tile} px cannot keep a margin of {margin} px (the model's "
+                     f"receptive field); pass --resize or export a larger fixed shape")
+  starts = list(range(0, length - tile, step)) + [length - tile]
+  return sorted(set(starts))
+
+
+class TiledRunner:
+  """Runs a fixed-shape frame runner on windows of any size, tile by tile.
+
+  Tiles overlap by twice the model's receptive radius (measured, plus a
+  safety pixel), and each output pixel is taken from a tile where it is at
+  least that far from every cut edge, so the result equals running the
+  model on the whole frame: no seams. Frames smaller than a tile are padded
+  by repeating their edge pixels (exact except near those padded edges).
+  """
+
+  def __init__(self, runner, margin=None):
+    self.runner = runner
+    self.window = runner.window
+    self.tile = runner.input_size
+    radius, self.scale = receptive_radius(runner)
+    self.margin = radius + 1 if margin is None else margin
+    self.input_size = (None, None)
+
+  def __call__(self, window):
+    _check(window, self.window, (None, None))
+    th, tw = self.tile
+    h, w = window.shape[1:3]
+    pad_h, pad_w = max(th - h, 0), max(tw - w, 0)
+    if pad_h or pad_w:
+      window = np.pad(window, [(0, 0), (0, pad_h), (0, pad_w), (0, 0)], mode="edge")
+    H, W = window.shape[1:3]
+    s, m = self.scale, self.margin
+    out = np.empty((H * s, W * s, 3), np.uint8)
+    for top in tile_starts(H, th, m):
+      for left in tile_starts(W, tw, m):
+        y = self.runner(np.ascontiguousarray(window[:, top:top + th, left:left + tw]))
+        # The part of this tile kept: all of it along frame edges.
+        y0 = 0 if top == 0 else m
+        y1 = th if top + th == H else th - m
+        x0 = 0 if left == 0 else m
+        x1 = tw if left + tw == W else tw - m
+        out[(top + y0) * s:(top + y1) * s, (left + x0) * s:(left + x1) * s] = \
+            y[y0 * s:y1 * s, x0 * s:x1 * s]
+    return out[:h * s, :w * s]
+
+
 def _spec_order(names):
   blocks = sorted((n for n in names if n.startswith("state_block")),
                   key=lambda n: int(n[len("state_block"):]))

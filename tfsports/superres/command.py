@@ -5,8 +5,13 @@ r"""Upscales (or restores) a video with a super-resolution model.
 
 --model takes a SavedModel directory, a .tflite file or a bundled preset
 name. Frames stream through in constant memory for any length; the first
-and last frames of the window are repeated at the ends. A bad input file or
-a model that does not fit the video gets a one-line error and exit status 2.
+and last frames of the window are repeated at the ends. A fixed-shape
+(TFLite) model upscales frames of any size in overlapping tiles whose
+margin covers its receptive field, so the output has no seams; --resize
+instead resizes the frames to the model's size. The output keeps the
+source's frame rate and audio; --lossless writes RGB H.264 at crf 0, bit
+exact, for measuring. A bad input file or a model that does not fit the
+video gets a one-line error and exit status 2.
 """
 
 import os
@@ -27,6 +32,7 @@ def define_flags():
   flags.DEFINE_bool("list_models", False, "List the bundled presets and exit.")
   flags.DEFINE_bool("resize", False, "Resize input frames to a fixed-shape model's size.")
   flags.DEFINE_integer("crf", 18, "H.264 quality of the output (lower is better).")
+  flags.DEFINE_bool("lossless", False, "Write lossless RGB H.264 (libx264rgb, crf 0).")
   flags.DEFINE_integer("threads", 2, "TFLite threads.")
   flags.DEFINE_bool("progress", True, "Show progress on stderr.")
   flags.DEFINE_string("crop", None, "X,Y,W,H: upscale this pixel box of every frame.")
@@ -53,12 +59,15 @@ def resolve_model(model):
 
 
 def upscale_video(in_path, out_path, model="tiny_x4", resize=False, crf=18,
-                  num_threads=2, progress=False, crop=None, denoise=False):
-  """Streams `in_path` through the model into an H.264 `out_path`.
+                  num_threads=2, progress=False, crop=None, denoise=False,
+                  lossless=False):
+  """Streams `in_path` through the model into an H.264 `out_path` at the
+  source's frame rate, with its audio stream copied.
 
   `crop` (x, y, w, h) upscales that pixel box of every frame; `denoise`
   removes sensor noise from each frame first (edge-preserving bilateral
-  filter, per frame so memory stays constant).
+  filter, per frame so memory stays constant). A fixed-shape model runs in
+  tiles (`runners.TiledRunner`) unless `resize` asks to resize the frames.
 
   Returns the number of frames written. Raises `VideoReadError` for a bad
   input and `ModelMismatchError` for a model that does not fit it; the output
@@ -78,14 +87,14 @@ def upscale_video(in_path, out_path, model="tiny_x4", resize=False, crf=18,
   if denoise:
     frames = (preprocess.denoise_clip(f[None], method="bilateral")[0] for f in frames)
   if None not in size and (height, width) != size:
-    if not resize:
-      raise runners.ModelMismatchError(
-          f"the model takes {size[1]}x{size[0]} frames and {in_path} is "
-          f"{width}x{height}; pass --resize or use a SavedModel")
-    frames = (cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_AREA)
-              for f in frames)
+    if resize:
+      frames = (cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+                for f in frames)
+    else:
+      runner = runners.TiledRunner(runner)
   n = 0
-  with video_io.VideoWriter(out_path, fps=info.fps or 25.0, crf=crf) as writer:
+  with video_io.VideoWriter(out_path, fps=info.fps or 25.0, crf=crf, lossless=lossless,
+                            audio_from=in_path) as writer:
     for window in runners.iter_windows(frames, runner.window):
       writer.write(runner(window))
       n += 1
@@ -111,7 +120,8 @@ def main(argv):
     from tfsports.data import preprocess
     crop = preprocess.parse_box(FLAGS.crop) if FLAGS.crop else None
     n = upscale_video(argv[1], argv[2], FLAGS.model, FLAGS.resize, FLAGS.crf,
-                      FLAGS.threads, FLAGS.progress, crop, FLAGS.denoise)
+                      FLAGS.threads, FLAGS.progress, crop, FLAGS.denoise,
+                      FLAGS.lossless)
   except (video_io.VideoReadError, runners.ModelMismatchError, FileNotFoundError,
           ValueError) as e:
     print(f"error: {e}", file=sys.stderr)

@@ -1,9 +1,14 @@
 """Evaluates a super-resolution model against bicubic upscaling."""
 
+import os
+import tempfile
+
+import cv2
 import numpy as np
 import tensorflow as tf
 
 from tfsports.data import degrade as degrade_lib
+from tfsports.data import video_io
 from tfsports.metrics import video_quality
 from tfsports.serving import runners
 
@@ -52,3 +57,96 @@ def evaluate_clips(model, clips, degradation, names=None, temporal=True):
     rows.append(row)
   keys = [k for k in rows[0] if k != "clip"]
   return {"clips": rows, "mean": {k: float(np.mean([r[k] for r in rows])) for k in keys}}
+
+
+# Downscaling kernels of the real-footage evaluation, as a user's tools make
+# them: OpenCV's area filter (antialiased) and its plain resizes (no
+# antialiasing, so they alias; bicubic and Lanczos also ring).
+KERNELS = {"area": cv2.INTER_AREA, "bicubic": cv2.INTER_CUBIC,
+           "bilinear": cv2.INTER_LINEAR, "lanczos": cv2.INTER_LANCZOS4,
+           "nearest": cv2.INTER_NEAREST}
+
+
+def downscale(frames, scale, kernel):
+  """uint8 [T, H, W, 3] -> uint8 [T, H/scale, W/scale, 3] with an OpenCV kernel."""
+  if kernel not in KERNELS:
+    raise ValueError(f"unknown kernel {kernel!r}; known: {', '.join(KERNELS)}")
+  h, w = frames.shape[1:3]
+  return np.stack([cv2.resize(f, (w // scale, h // scale), interpolation=KERNELS[kernel])
+                   for f in frames])
+
+
+def bicubic_upscale(lr_frames, scale):
+  """The stronger of the two common bicubic upscalers, per clip: OpenCV's
+  (a=-0.75, sharper) and TensorFlow's / PIL's (a=-0.5); returns both as
+  {name: uint8 [T, H, W, 3]}."""
+  h, w = lr_frames.shape[1:3]
+  return {"bicubic_tf": bicubic(lr_frames, scale),
+          "bicubic_cv2": np.stack([cv2.resize(f, (w * scale, h * scale),
+                                              interpolation=cv2.INTER_CUBIC)
+                                   for f in lr_frames])}
+
+
+def real_clip(path, num_frames, scale, crop=(360, 640), start=0):
+  """uint8 [T, H, W, 3]: `num_frames` frames of `path` from `start`, the
+  centre `crop` (height, width) at the file's own resolution (the whole
+  frame where it is smaller), trimmed to a multiple of `scale`."""
+  frames = video_io.read_clip(path, num_frames, start=start)
+  h, w = frames.shape[1:3]
+  ch, cw = min(crop[0], h) // scale * scale, min(crop[1], w) // scale * scale
+  top, left = (h - ch) // 2, (w - cw) // 2
+  return np.ascontiguousarray(frames[:, top:top + ch, left:left + cw])
+
+
+def evaluate_real(model, paths, scale, kernels=("area", "bicubic"), num_frames=8,
+                  crop=(360, 640), num_threads=2):
+  """Scores a model as a user would: through `tfsports upscale`.
+
+  Each real clip (see `real_clip`) is downscaled with each kernel and
+  written losslessly; the upscale command turns it into a lossless file,
+  which is read back and scored against the original frames. "bicubic" is
+  the stronger of OpenCV's and TensorFlow's bicubic upscales of the same
+  input. model: a SavedModel dir, .tflite file or preset name.
+  Returns {"clips": [row per clip and kernel], "mean": {...}, "min_gain_db"}.
+  """
+  from tfsports.superres import command
+  rows = []
+  with tempfile.TemporaryDirectory() as tmp:
+    for path in paths:
+      hr = real_clip(path, num_frames, scale, crop)
+      fps = video_io.probe(path).fps or 25.0
+      for kernel in kernels:
+        lr = downscale(hr, scale, kernel)
+        lr_path = os.path.join(tmp, "lr.mp4")
+        out_path = os.path.join(tmp, "out.mp4")
+        video_io.write_video(lr_path, lr, fps=fps, lossless=True)
+        command.upscale_video(lr_path, out_path, model, lossless=True,
+                              num_threads=num_threads)
+        out = video_io.read_frames(out_path)
+        row = {"clip": os.path.basename(path), "kernel": kernel,
+               "size": f"{hr.shape[2]}x{hr.shape[1]}",
+               "psnr_y": video_quality.psnr_y(hr, out, scale),
+               "ssim_y": video_quality.ssim_y(hr, out, scale)}
+        best = None
+        for name, base in bicubic_upscale(lr, scale).items():
+          p = video_quality.psnr_y(hr, base, scale)
+          if best is None or p > best[1]:
+            best = (name, p, video_quality.ssim_y(hr, base, scale))
+        row.update(bicubic=best[0], bicubic_psnr_y=best[1], bicubic_ssim_y=best[2],
+                   gain_db=row["psnr_y"] - best[1])
+        rows.append(row)
+  keys = ("psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y", "gain_db")
+  mean = {k: float(np.mean([r[k] for r in rows])) for k in keys}
+  return {"clips": rows, "mean": mean, "min_gain_db": float(min(r["gain_db"] for r in rows))}
+
+
+def format_real(report):
+  """A plain-text table of `evaluate_real`'s rows."""
+  lines = [f"{'clip':34s} {'kernel':8s} {'model':>7s} {'bicubic':>8s} {'gain':>7s}"]
+  for r in report["clips"]:
+    lines.append(f"{r['clip'][:34]:34s} {r['kernel']:8s} {r['psnr_y']:7.2f} "
+                 f"{r['bicubic_psnr_y']:8.2f} {r['gain_db']:+7.2f}")
+  m = report["mean"]
+  lines.append(f"{'mean':34s} {'':8s} {m['psnr_y']:7.2f} {m['bicubic_psnr_y']:8.2f} "
+               f"{m['gain_db']:+7.2f}  (worst {report['min_gain_db']:+.2f})")
+  return "\n".join(lines)

@@ -33,27 +33,43 @@ from tfsports.superres import gan as sr_gan
 from tfsports import config as config_lib
 
 
+# The real footage the presets train and evaluate on (../shared/data/real
+# beside the checkout; TFSPORTS_REAL_DATA moves it). Evaluation is held back
+# by file: these two videos are never trained on.
+REAL_DATA = os.environ.get("TFSPORTS_REAL_DATA", os.path.join("..", "shared", "data", "real"))
+REAL_TRAIN = tuple(os.path.join(REAL_DATA, p) for p in (
+    "video/tennis_broadcast_3.mp4", "video/tennis_broadcast_4.mp4",
+    "video/compressed-handball_sideview.mp4", "video/v_CricketShot_g04_c01_rgb.gif",
+    "ball/tennis_tracknet_game1_clip1/frames.mp4"))
+REAL_HELD_BACK = tuple(os.path.join(REAL_DATA, p) for p in (
+    "video/tennis_broadcast_6.mp4", "video/basketball_gym.mp4"))
+
+
 @dataclasses.dataclass(frozen=True)
 class SRTrainConfig(config_lib.Config):
-  """One training run. `data`: "synthetic", a folder of videos, or TFRecords.
-  `image_size`: the high-res frame size clips are read at; `patch_size`: the
-  low-res training crop. `export_size`: low-res (h, w) of the fixed-shape
-  TFLite models."""
+  """One training run. `data`: "synthetic", a folder of videos, or TFRecords,
+  several comma-separated (mixed evenly). `image_size`: the high-res frame
+  size synthetic clips are rendered at (real footage is cropped at its own
+  resolution); `patch_size`: the low-res training crop. `export_size`:
+  low-res (h, w) of the fixed-shape TFLite models (frames of other sizes
+  run in tiles). `real_eval_videos` are scored through the upscale command
+  after downscaling by each of `real_eval_kernels`, on centre crops of
+  `real_eval_crop` (h, w) at native resolution."""
   preset: str = "tiny"
   scale: int = 4
-  data: str = "synthetic"
+  data: str = ",".join(("synthetic",) + REAL_TRAIN)
   run_dir: str = "runs/sr"
-  train_steps: int = 4000
-  warmup_steps: int = 2500
+  train_steps: int = 2400
+  warmup_steps: int = 1800
   batch_size: int = 8
   patch_size: int = 24
   image_size: tuple = (128, 128)
-  degradation: str = "light"
-  crops_per_clip: int = 4
+  degradation: str = "real"
+  crops_per_clip: int = 8
   g_learning_rate: float = 1e-3
   d_learning_rate: float = 2e-4
   gan_loss: str = "hinge"
-  adversarial_weight: float = 5e-3
+  adversarial_weight: float = 2e-3
   temporal_weight: float = 0.5
   r1_weight: float = 0.0
   gp_weight: float = 0.0
@@ -68,14 +84,17 @@ class SRTrainConfig(config_lib.Config):
   eval_clips: int = 4
   eval_size: tuple = (128, 128)
   eval_frames: int = 8
-  real_eval_videos: tuple = ()
+  real_eval_videos: tuple = REAL_HELD_BACK
+  real_eval_kernels: tuple = ("area", "bicubic", "bilinear", "lanczos", "nearest")
+  real_eval_crop: tuple = (360, 640)
   export_size: tuple = (180, 320)
   tflite_variants: tuple = tflite_lib.VARIANTS
   verbose: int = 1
 
   RESUMABLE_FIELDS = ("train_steps", "warmup_steps", "verbose", "strategy", "run_dir", "checkpoint_every",
                       "keep_checkpoints", "tflite_variants", "eval_clips", "eval_size",
-                      "eval_frames", "real_eval_videos", "export_size", "jit_compile",
+                      "eval_frames", "real_eval_videos", "real_eval_kernels",
+                      "real_eval_crop", "export_size", "jit_compile",
                       "g_learning_rate", "d_learning_rate")
 
 
@@ -86,8 +105,8 @@ TRAIN_PRESETS = {
                           batch_size=16, patch_size=32, image_size=(256, 256),
                           g_learning_rate=2e-4, ema_momentum=0.999),
     # For tests: seconds on a CPU.
-    "test": SRTrainConfig(train_steps=4, warmup_steps=2, batch_size=2, patch_size=4,
-                          crops_per_clip=1,
+    "test": SRTrainConfig(data="synthetic", train_steps=4, warmup_steps=2, batch_size=2,
+                          patch_size=4, crops_per_clip=1, real_eval_videos=(),
                           image_size=(16, 16), checkpoint_every=2, eval_clips=1,
                           eval_size=(16, 16), eval_frames=4, export_size=(8, 8),
                           tflite_variants=("float32",), verbose=0),
@@ -227,17 +246,6 @@ def _eval_clips(config):
   return clips, [f"synthetic_{k}" for k in range(config.eval_clips)]
 
 
-def _real_clips(paths, num_frames, scale):
-  clips, names = [], []
-  for path in paths:
-    frames = video_io.read_clip(path, num_frames)
-    h, w = frames.shape[1:3]
-    m = 4 * scale
-    clips.append(frames[:, :h // m * m, :w // m * m])
-    names.append(os.path.basename(path))
-  return clips, names
-
-
 def evaluate_and_export(trainer, config):
   """Evaluates the EMA generator, exports SavedModel and TFLite, compares
   them, and writes export/eval_report.json. Returns the report."""
@@ -248,11 +256,12 @@ def evaluate_and_export(trainer, config):
   clips, names = _eval_clips(config)
   report = {"config": dataclasses.asdict(config),
             "synthetic": sr_eval.evaluate_clips(generator, clips, degradation, names)}
-  if config.real_eval_videos:
-    real, real_names = _real_clips(config.real_eval_videos, config.eval_frames, config.scale)
-    report["real"] = sr_eval.evaluate_clips(generator, real, degradation, real_names)
   saved = saved_model_lib.export_frame_model(
       generator, os.path.join(export_dir, "saved_model"), "sr", (window, None, None, 3))
+  if config.real_eval_videos:
+    report["real"] = sr_eval.evaluate_real(
+        saved, config.real_eval_videos, config.scale, config.real_eval_kernels,
+        config.eval_frames, config.real_eval_crop)
   h, w = config.export_size
   representative = []
   rep_scene = synthetic.SceneConfig(image_size=(h * config.scale, w * config.scale),
@@ -275,6 +284,11 @@ def evaluate_and_export(trainer, config):
     if variant == "int8":
       comparison[variant]["eval_psnr_y"] = sr_eval.evaluate_clips(
           path, _export_size_clips(config), degradation, temporal=False)["mean"]["psnr_y"]
+      if config.real_eval_videos:
+        # The same real clips and kernels as the SavedModel, run in tiles.
+        comparison[variant]["real"] = sr_eval.evaluate_real(
+            path, config.real_eval_videos, config.scale, config.real_eval_kernels,
+            config.eval_frames, config.real_eval_crop)
   if "int8" in tflite:
     comparison["saved_model_eval_psnr_y"] = sr_eval.evaluate_clips(
         saved, _export_size_clips(config), degradation, temporal=False)["mean"]["psnr_y"]
