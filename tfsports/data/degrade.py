@@ -30,7 +30,7 @@ class DegradationConfig(config_lib.Config):
   (0, 0) turns that step off. jpeg_quality and h264_crf: 0 = off.
 
   kernels: downscaling kernels drawn from per clip ("bicubic_aa" is bicubic
-  with antialiasing; see `KERNELS`). second_order: probability that the clip
+  with antialiasing; see `KERNELS`), with `kernel_weights` (default equal). second_order: probability that the clip
   is first resized to an intermediate size. *_prob: probability that each
   step fires (1 = always). poisson: share of noisy clips whose noise is
   Poisson (shot noise, std growing with brightness) instead of Gaussian."""
@@ -40,6 +40,7 @@ class DegradationConfig(config_lib.Config):
   jpeg_quality: tuple = (0, 0)           # e.g. (40, 90)
   h264_crf: tuple = (0, 0)               # e.g. (23, 35); slow, runs in Python
   kernels: tuple = ("bicubic_aa",)
+  kernel_weights: tuple = ()
   second_order: float = 0.0
   blur_prob: float = 1.0
   noise_prob: float = 1.0
@@ -53,6 +54,9 @@ class DegradationConfig(config_lib.Config):
     unknown = [k for k in self.kernels if k not in KERNELS]
     if unknown or not self.kernels:
       raise ValueError(f"unknown kernels {unknown}; known: {', '.join(KERNELS)}")
+    if self.kernel_weights and (len(self.kernel_weights) != len(self.kernels)
+                                or min(self.kernel_weights) < 0):
+      raise ValueError("kernel_weights needs one weight >= 0 per kernel")
 
 
 # name -> (tf.image.resize method, antialias). "area" is a box average
@@ -77,11 +81,18 @@ DEGRADATIONS = {
                                  noise_std=(2, 8), jpeg_quality=(30, 70)),
     # Footage of unknown history: any kernel, sometimes resized twice,
     # sometimes blurred, noisy (Gaussian or Poisson), JPEG- or H.264-coded.
-    "real": DegradationConfig(blur_sigma=(0.2, 1.5), noise_std=(1.0, 6.0),
-                              jpeg_quality=(50, 95), h264_crf=(20, 32),
-                              kernels=tuple(KERNELS), second_order=0.3,
-                              blur_prob=0.3, noise_prob=0.3, poisson=0.5,
-                              jpeg_prob=0.25, h264_prob=0.1),
+    # The kernels users' tools apply most (area; plain bicubic, bilinear,
+    # Lanczos, nearest, which alias) weigh most, and about a third of the
+    # clips are only downscaled: a blind model hedges between what it was
+    # shown, and clean downscales are what it meets most.
+    "real": DegradationConfig(
+        blur_sigma=(0.2, 1.2), noise_std=(1.0, 5.0), jpeg_quality=(60, 95),
+        h264_crf=(20, 30), kernels=tuple(KERNELS),
+        # area nearest bicubic bicubic_aa bilinear bilinear_aa lanczos
+        # lanczos_aa mitchell mitchell_aa gaussian_aa
+        kernel_weights=(6, 2, 4, 2, 3, 1, 2, 1, 1, 1, 1),
+        second_order=0.2, blur_prob=0.15, noise_prob=0.25, poisson=0.5,
+        jpeg_prob=0.2, h264_prob=0.05),
 }
 config_lib.register_presets(DegradationConfig, DEGRADATIONS)
 
@@ -92,15 +103,17 @@ def _fires(seed, prob):
   return tf.random.stateless_uniform([], seed) < prob
 
 
-def resize_with_kernel(frames, size, kernels, seed):
-  """Resizes float [T, H, W, C] to `size` with a kernel drawn from `kernels`."""
+def resize_with_kernel(frames, size, kernels, seed, weights=()):
+  """Resizes float [T, H, W, C] to `size` with a kernel drawn from `kernels`
+  (with `weights`, default equal)."""
   branches = [
       (lambda m=KERNELS[k][0], aa=KERNELS[k][1]:
        tf.image.resize(frames, size, method=m, antialias=aa))
       for k in kernels]
   if len(branches) == 1:
     return branches[0]()
-  index = tf.random.stateless_uniform([], seed, 0, len(branches), tf.int32)
+  logits = tf.math.log(tf.constant([weights or [1.0] * len(branches)], tf.float32))
+  index = tf.random.stateless_categorical(logits, 1, seed, dtype=tf.int32)[0, 0]
   return tf.switch_case(index, branches)
 
 
@@ -166,9 +179,9 @@ def degrade_clip(frames, config, seed):
       # An intermediate size between the final one and 1.6x it.
       factor = tf.random.stateless_uniform([], seeds[6], 1.0, 1.6)
       mid = tf.cast(tf.round(tf.cast(size, tf.float32) * factor), tf.int32)
-      twice = lambda: resize_with_kernel(x, mid, c.kernels, seeds[7])
+      twice = lambda: resize_with_kernel(x, mid, c.kernels, seeds[7], c.kernel_weights)
       x = tf.cond(_fires(seeds[8], c.second_order), twice, lambda: x)
-    x = resize_with_kernel(x, size, c.kernels, seeds[9])
+    x = resize_with_kernel(x, size, c.kernels, seeds[9], c.kernel_weights)
     x = tf.ensure_shape(x, [frames.shape[0], None, None, frames.shape[-1]])
   if c.noise_std[1] > 0:
     std = _uniform(seeds[1], *c.noise_std)
