@@ -62,7 +62,8 @@ def upscale_video(in_path, out_path, model="tiny_x4", resize=False, crf=18,
                   num_threads=2, progress=False, crop=None, denoise=False,
                   lossless=False):
   """Streams `in_path` through the model into an H.264 `out_path` at the
-  source's frame rate, with its audio stream copied.
+  source's frame rate, with its audio stream copied. `model`: a preset name,
+  SavedModel dir, .tflite file, or a loaded runner.
 
   `crop` (x, y, w, h) upscales that pixel box of every frame; `denoise`
   removes sensor noise from each frame first (edge-preserving bilateral
@@ -77,7 +78,10 @@ def upscale_video(in_path, out_path, model="tiny_x4", resize=False, crf=18,
   from tfsports.serving import runners
   from tfsports.data import preprocess
   info = video_io.probe(in_path)
-  runner = runners.load_runner(resolve_model(model), num_threads=num_threads)
+  if hasattr(model, "window") and hasattr(model, "input_size"):
+    runner = model     # an already loaded runner (benchmarks reuse one)
+  else:
+    runner = runners.load_runner(resolve_model(model), num_threads=num_threads)
   size = runner.input_size
   frames = video_io.iter_frames(in_path)
   height, width = info.height, info.width
