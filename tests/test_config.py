@@ -49,7 +49,7 @@ def test_run_directory_keeps_config_and_refuses_a_conflicting_resume(tmp_path):
   longer = dataclasses.replace(config, train_steps=10)
   config_lib.prepare_run_dir(run_dir, longer)
   with pytest.raises(config_lib.ConfigMismatchError,
-                     match=r"degradation: 'light' in the run, 'broadcast' now"):
+                     match=r"degradation: 'real' in the run, 'broadcast' now"):
     config_lib.prepare_run_dir(run_dir, dataclasses.replace(config, degradation="broadcast"))
   assert config_lib.read_run_config(run_dir, sr_recipe.SRTrainConfig) == longer
 

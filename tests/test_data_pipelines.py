@@ -137,7 +137,7 @@ def test_real_degradation_draws_kernels_and_steps_per_clip():
   outs = [fn(tf.constant([k, 5])).numpy() for k in range(40)]
   assert all(o.shape == (3, 16, 16, 3) for o in outs)
   np.testing.assert_array_equal(outs[0], fn(tf.constant([0, 5])).numpy())   # seeded
-  # Every one of the 11 kernels alone gives its own picture of the frame...
+  # Every one of the 14 kernels alone gives its own picture of the frame...
   singles = {}
   for name in degrade.KERNELS:
     config = degrade.DegradationConfig(scale=4, blur_sigma=(0, 0), noise_std=(0, 0),

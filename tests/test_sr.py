@@ -88,7 +88,7 @@ def exported(tmp_path_factory):
 def test_re_export_uses_the_run_config(exported):
   config, report = exported
   again = sr.export_run(config.run_dir, tflite_variants=("float32",))
-  # The run's own degradation (not the preset's "light") and the same model.
+  # The run's own degradation (not the preset's "real") and the same model.
   assert again["config"]["degradation"] == "broadcast"
   assert again["synthetic"]["mean"]["psnr_y"] == pytest.approx(
       report["synthetic"]["mean"]["psnr_y"], abs=1e-6)

@@ -16,9 +16,11 @@ also beat bicubic on footage that was only downscaled.
 """
 
 import dataclasses
+import functools
 import io
 
 import av
+import cv2
 import numpy as np
 import tensorflow as tf
 from tfsports import config as config_lib
@@ -59,8 +61,12 @@ class DegradationConfig(config_lib.Config):
       raise ValueError("kernel_weights needs one weight >= 0 per kernel")
 
 
-# name -> (tf.image.resize method, antialias). "area" is a box average
-# either way; the Gaussian kernel without antialiasing is bilinear's.
+# name -> (tf.image.resize method, antialias), or ("cv2", OpenCV flag) for
+# OpenCV's own resizes, which is what most users' footage went through:
+# its bicubic is sharper (a = -0.75, TensorFlow's is -0.5), its Lanczos has
+# 4 lobes, and its nearest picks another pixel of each block. "area" is a
+# box average either way; OpenCV's bilinear and TensorFlow's Gaussian
+# without antialiasing equal TensorFlow's bilinear, so they are not repeated.
 KERNELS = {
     "area": ("area", False), "nearest": ("nearest", False),
     "bicubic": ("bicubic", False), "bicubic_aa": ("bicubic", True),
@@ -68,6 +74,8 @@ KERNELS = {
     "lanczos": ("lanczos3", False), "lanczos_aa": ("lanczos3", True),
     "mitchell": ("mitchellcubic", False), "mitchell_aa": ("mitchellcubic", True),
     "gaussian_aa": ("gaussian", True),
+    "cv2_bicubic": ("cv2", cv2.INTER_CUBIC), "cv2_lanczos": ("cv2", cv2.INTER_LANCZOS4),
+    "cv2_nearest": ("cv2", cv2.INTER_NEAREST),
 }
 
 
@@ -89,8 +97,9 @@ DEGRADATIONS = {
         blur_sigma=(0.2, 1.2), noise_std=(1.0, 5.0), jpeg_quality=(60, 95),
         h264_crf=(20, 30), kernels=tuple(KERNELS),
         # area nearest bicubic bicubic_aa bilinear bilinear_aa lanczos
-        # lanczos_aa mitchell mitchell_aa gaussian_aa
-        kernel_weights=(6, 2, 4, 2, 3, 1, 2, 1, 1, 1, 1),
+        # lanczos_aa mitchell mitchell_aa gaussian_aa cv2_bicubic
+        # cv2_lanczos cv2_nearest
+        kernel_weights=(6, 1, 2, 2, 2, 1, 1, 1, 1, 1, 1, 4, 2, 2),
         second_order=0.2, blur_prob=0.15, noise_prob=0.25, poisson=0.5,
         jpeg_prob=0.2, h264_prob=0.05),
 }
@@ -103,13 +112,23 @@ def _fires(seed, prob):
   return tf.random.stateless_uniform([], seed) < prob
 
 
+def _cv2_resize(frames, size, flag):
+  h, w = (int(v) for v in size)
+  return np.stack([cv2.resize(f, (w, h), interpolation=int(flag)) for f in frames])
+
+
+def _resize(frames, size, method, option):
+  if method != "cv2":
+    return tf.image.resize(frames, size, method=method, antialias=option)
+  out = tf.numpy_function(_cv2_resize, [tf.cast(frames, tf.float32), size, option],
+                          tf.float32, stateful=False)
+  return tf.reshape(out, tf.concat([tf.shape(frames)[:1], size, tf.shape(frames)[-1:]], 0))
+
+
 def resize_with_kernel(frames, size, kernels, seed, weights=()):
   """Resizes float [T, H, W, C] to `size` with a kernel drawn from `kernels`
   (with `weights`, default equal)."""
-  branches = [
-      (lambda m=KERNELS[k][0], aa=KERNELS[k][1]:
-       tf.image.resize(frames, size, method=m, antialias=aa))
-      for k in kernels]
+  branches = [functools.partial(_resize, frames, size, *KERNELS[k]) for k in kernels]
   if len(branches) == 1:
     return branches[0]()
   logits = tf.math.log(tf.constant([weights or [1.0] * len(branches)], tf.float32))

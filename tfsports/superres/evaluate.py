@@ -142,11 +142,12 @@ def evaluate_real(model, paths, scale, kernels=("area", "bicubic"), num_frames=8
 
 def format_real(report):
   """A plain-text table of `evaluate_real`'s rows."""
-  lines = [f"{'clip':34s} {'kernel':8s} {'model':>7s} {'bicubic':>8s} {'gain':>7s}"]
+  lines = [f"{'clip':28s} {'kernel':8s} {'PSNR-Y':>7s} {'bicubic':>8s} {'gain':>6s} "
+           f"{'SSIM-Y':>7s} {'bicubic':>8s}"]
+  row = lambda name, kernel, r: (
+      f"{name[:28]:28s} {kernel:8s} {r['psnr_y']:7.2f} {r['bicubic_psnr_y']:8.2f} "
+      f"{r['gain_db']:+6.2f} {r['ssim_y']:7.4f} {r['bicubic_ssim_y']:8.4f}")
   for r in report["clips"]:
-    lines.append(f"{r['clip'][:34]:34s} {r['kernel']:8s} {r['psnr_y']:7.2f} "
-                 f"{r['bicubic_psnr_y']:8.2f} {r['gain_db']:+7.2f}")
-  m = report["mean"]
-  lines.append(f"{'mean':34s} {'':8s} {m['psnr_y']:7.2f} {m['bicubic_psnr_y']:8.2f} "
-               f"{m['gain_db']:+7.2f}  (worst {report['min_gain_db']:+.2f})")
+    lines.append(row(r["clip"], r["kernel"], r))
+  lines.append(row("mean", "", report["mean"]) + f"  (worst gain {report['min_gain_db']:+.2f})")
   return "\n".join(lines)

@@ -41,12 +41,18 @@ config_lib.register_presets(SRConfig, SR_PRESETS)
 
 
 def apply_conv(x, filters, name, kernel_size=3, strides=1, activation=None):
-  return keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
-                             activation=activation, name=name)(x)
+  x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same",
+                          name=name)(x)
+  if activation == "lrelu":
+    # Leaky, not plain ReLU: on real footage one large early step could
+    # switch every head unit off for good, leaving a model that is only its
+    # bilinear base. TFLite LEAKY_RELU is a builtin, int8 included.
+    x = keras.layers.LeakyReLU(0.1, name=f"{name}_lrelu")(x)
+  return x
 
 
 def apply_residual_block(x, filters, name):
-  y = apply_conv(x, filters, f"{name}_conv1", activation="relu")
+  y = apply_conv(x, filters, f"{name}_conv1", activation="lrelu")
   y = apply_conv(y, filters, f"{name}_conv2")
   return keras.layers.Add(name=f"{name}_add")([x, y])
 
@@ -74,7 +80,7 @@ def build_sr_generator(config, image_size=(None, None)):
   frames = keras.Input((config.num_frames, h, w, 3), name="frames")
   centre = layers.TakeFrame(config.num_frames // 2, name="centre")(frames)
   x = layers.StackFrames(name="stack")(frames)
-  x = apply_conv(x, config.filters, "head", activation="relu")
+  x = apply_conv(x, config.filters, "head", activation="lrelu")
   skip = x
   for i in range(config.num_blocks):
     x = apply_residual_block(x, config.filters, f"block{i}")
