@@ -3,9 +3,10 @@ alone, in frames/s, for the SavedModel and the TFLite variants; one run.
 
     python benchmarks/upscale_speed.py [--frames=48 --threads=2]
 
-Rows: tiny x4 at 180x320 -> 720x1280 (the TFLite models' own shape), tiny
-x2 at 360x640 -> 720x1280 (its own shape too), and tiny x4 at 270x480 ->
-1080x1920, which the fixed-shape models run in tiles. The input is real
+Rows: tiny x4 at 180x320 -> 720x1280 and tiny x2 at 180x320 -> 360x640
+(the TFLite models' own input shape), then tiny x2 at 360x640 -> 720x1280
+and tiny x4 at 270x480 -> 1080x1920, which the fixed-shape models run in
+tiles (the SavedModel takes the whole frame). The input is real
 footage (a training video, resized to the input size). "model alone" runs
 the same runner on windows already in memory; "decode + encode" is the
 command's I/O with no model (each frame written as given, resized).
@@ -32,7 +33,8 @@ flags.DEFINE_integer("frames", 48, "Frames per timed video.")
 flags.DEFINE_integer("threads", 2, "TFLite threads.")
 flags.DEFINE_string("source", recipe.REAL_TRAIN[0], "Real video the inputs are made from.")
 
-CASES = (("tiny_x4", (180, 320)), ("tiny_x2", (360, 640)), ("tiny_x4", (270, 480)))
+CASES = (("tiny_x4", (180, 320)), ("tiny_x2", (180, 320)), ("tiny_x2", (360, 640)),
+         ("tiny_x4", (270, 480)))
 
 
 def _load(model, size, threads):
