@@ -350,6 +350,11 @@ def test_real_footage_evaluation_goes_through_the_command(tiled_model, tmp_path)
     sr_eval.downscale(np.zeros((1, 8, 8, 3), np.uint8), 2, "box")
 
 
+# Measured on these 3 frames: x4 about +0.6 dB, x2 about +0.3 dB (the
+# presets' RECIPE.md has the 8-frame figures); a margin below that.
+MIN_MEAN_GAIN = {"tiny_x4": 0.3, "tiny_x2": 0.1}
+
+
 @pytest.mark.skipif(not os.path.isdir(SHARED), reason="needs ../shared/data/real")
 def test_bundled_presets_beat_bicubic_on_held_back_real_footage():
   from tfsports.superres import evaluate as sr_eval
