@@ -334,16 +334,17 @@ def test_real_footage_evaluation_goes_through_the_command(tiled_model, tmp_path)
   rng = np.random.default_rng(0)
   video_io.write_video(src, [rng.integers(0, 256, (50, 70, 3), np.uint8) for _ in range(4)],
                        lossless=True)
+  # A 48x64 crop: the x2 input is 24x32, the TFLite model's own shape.
   report = sr_eval.evaluate_real(saved, [str(src)], 2, ("area", "bicubic", "nearest"),
-                                 num_frames=3, crop=(40, 60))
+                                 num_frames=3, crop=(48, 64))
   assert [(r["kernel"], r["size"]) for r in report["clips"]] == [
-      ("area", "60x40"), ("bicubic", "60x40"), ("nearest", "60x40")]
+      ("area", "64x48"), ("bicubic", "64x48"), ("nearest", "64x48")]
   for r in report["clips"]:
     assert r["gain_db"] == pytest.approx(r["psnr_y"] - r["bicubic_psnr_y"])
     assert r["bicubic"] in ("bicubic_tf", "bicubic_cv2")
-  # The tiled TFLite model scores what the SavedModel scores.
+  # The fixed-shape TFLite model scores what the SavedModel scores.
   lite_report = sr_eval.evaluate_real(lite, [str(src)], 2, ("area",), num_frames=3,
-                                      crop=(40, 60))
+                                      crop=(48, 64))
   assert lite_report["clips"][0]["psnr_y"] == pytest.approx(report["clips"][0]["psnr_y"],
                                                             abs=0.05)
   with pytest.raises(ValueError, match="kernel"):
