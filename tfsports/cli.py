@@ -3,6 +3,7 @@ r"""The `tfsports` command: one entry point, one subcommand per job.
     tfsports --help
     tfsports upscale IN.mp4 OUT.mp4 [--model=tiny_x4]
     tfsports classify VIDEO --model=RUN_DIR/export/saved_model/classifier/1
+    tfsports track --detections=DETS.txt --fps=25 --out=DIR
     tfsports probe FILE...
     tfsports synth --out=DIR --num_clips=N
     tfsports tfrecord --source=DIR --out=PREFIX
@@ -23,6 +24,8 @@ COMMANDS = {
                 "upscale or restore a video with a super-resolution model"),
     "classify": ("tfsports.actions.command",
                  "label the actions in a video, window by window"),
+    "track": ("tfsports.tracking.command",
+              "track players from a MOT detections file (ByteTrack-style)"),
     "probe": ("tfsports.data.probe", "print video metadata as JSON lines"),
     "synth": ("tfsports.data.synthetic.command",
               "write a synthetic sports dataset with full ground truth"),

@@ -14,8 +14,10 @@ class MOTFormatError(ValueError):
   """A MOT file that cannot be read; names the file and the line."""
 
 
-def read_mot(path):
-  """{frame index (0-based): float32 [N, 5] rows of (id, x, y, w, h)}.
+def read_mot(path, with_score=False):
+  """{frame index (0-based): float32 [N, 5] rows of (id, x, y, w, h)}, or
+  with `with_score` [N, 6] rows of (id, x, y, w, h, score): the 7th column,
+  1 where absent (a detections file's confidence).
 
   Raises MOTFormatError naming the line for a line that is not MOT, a box
   of negative size, or a frame before 1; FileNotFoundError if missing.
@@ -36,7 +38,17 @@ def read_mot(path):
         raise MOTFormatError(f"{path}:{number}: expected at least 6 columns")
       if frame < 1 or w < 0 or h < 0:
         raise MOTFormatError(f"{path}:{number}: frame must be >= 1 and sizes >= 0")
-      rows[int(frame) - 1].append((track, x, y, w, h))
+      row = (track, x, y, w, h)
+      if with_score:
+        try:
+          score = float(parts[6]) if len(parts) > 6 and parts[6] else 1.0
+        except ValueError:
+          raise MOTFormatError(f"{path}:{number}: the confidence {parts[6]!r} is not a "
+                               "number") from None
+        row += (score,)
+      rows[int(frame) - 1].append(row)
+  if not rows:
+    raise MOTFormatError(f"{path}: no boxes")
   return {t: np.asarray(r, np.float32) for t, r in sorted(rows.items())}
 
 
