@@ -21,7 +21,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app
 from absl import flags
 import cv2
-import numpy as np
 
 from tfsports.data import video_io
 from tfsports.serving import runners

@@ -15,7 +15,6 @@ from tfsports.serving import runners
 from tests import test_case
 from tfsports.gan import loop as common
 from tfsports.superres import recipe as sr
-from tfsports.superres import gan as sr_gan
 
 TEST = sr.SRTrainConfig.from_preset("test")
 
@@ -113,6 +112,15 @@ def test_export_layout_and_report(exported):
     assert builtin_only(report["tflite"][variant]["ops"])
   # float32 TFLite matches the SavedModel to rounding.
   assert report["tflite"]["float32"]["psnr_vs_saved_model"] > 45
+  # The int8 model's quantised output becomes pixels through the runner's
+  # table exactly as dequantising it would make them.
+  lite = runners.load_runner(os.path.join(export, "tflite", "int8.tflite"))
+  window = np.random.default_rng(2).integers(0, 256, (3, 8, 8, 3), np.uint8)
+  got = lite(window)
+  raw = lite.interpreter.get_tensor(lite.output["index"])[0].astype(np.float64)
+  scale, zero = lite.output["quantization"]
+  np.testing.assert_array_equal(
+      got, np.clip(np.round((raw - zero) * scale * 255.0), 0, 255).astype(np.uint8))
 
 
 def test_saved_model_serves_uint8_with_dynamic_batch(exported, tmp_path):

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from tests import test_case
-from tests.conftest import SHARED
 from tfsports.data import mot
 from tfsports.tracking import tracker as tracker_lib
 

@@ -235,21 +235,25 @@ def parallel_interleave(items, produce, cycle_length=2, buffer_size=4):
   stop = threading.Event()
   done = object()
 
+  def put(out, element):
+    """False once the consumer has stopped, so no producer blocks forever."""
+    while not stop.is_set():
+      try:
+        out.put(element, timeout=0.1)
+        return True
+      except queue.Full:
+        continue
+    return False
+
   def work(item, out):
     try:
       for element in produce(item):
-        while not stop.is_set():
-          try:
-            out.put(element, timeout=0.1)
-            break
-          except queue.Full:
-            continue
-        if stop.is_set():
+        if not put(out, element):
           return
     except BaseException as e:  # handed to the consumer, raised there
-      out.put(_Raised(e))
+      put(out, _Raised(e))
       return
-    out.put(done)
+    put(out, done)
 
   def open_slot(item):
     out = queue.Queue(maxsize=buffer_size)

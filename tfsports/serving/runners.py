@@ -87,7 +87,10 @@ class TFLiteRunner:
     self.input_size = tuple(int(d) for d in self.input["shape"][2:4])
     self._lut = None
     scale, zero = self.output["quantization"]
-    if scale and self.output["dtype"] in (np.uint8, np.int8):
+    if scale and self.output["dtype"] not in (np.uint8, np.int8):
+      raise ModelMismatchError(f"{path}: quantised {self.output['dtype'].__name__} "
+                               "output; frame models return uint8 or int8")
+    if scale:
       # Dequantising a full-resolution frame in float costs more than the
       # int8 model itself; a 256-entry table maps quantised values to pixels.
       q = np.arange(256) if self.output["dtype"] == np.uint8 else np.arange(-128, 128)
@@ -112,14 +115,9 @@ class TFLiteRunner:
     if self._lut is not None:
       import cv2   # its table lookup is ~10x NumPy's fancy indexing
       return cv2.LUT(y.view(np.uint8), self._lut)
-    scale, zero = self.output["quantization"]
-    if scale:    # quantised output of a float [0, 1] model
-      y = (y.astype(np.float32) - zero) * scale * 255.0
-    elif y.dtype != np.uint8:
-      y = y * 255.0
-    else:
+    if y.dtype == np.uint8:
       return y
-    return np.clip(np.round(y), 0, 255).astype(np.uint8)
+    return np.clip(np.round(y * 255.0), 0, 255).astype(np.uint8)
 
 
 class StreamingTFLiteRunner:

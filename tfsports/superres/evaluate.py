@@ -77,9 +77,9 @@ def downscale(frames, scale, kernel):
 
 
 def bicubic_upscale(lr_frames, scale):
-  """The stronger of the two common bicubic upscalers, per clip: OpenCV's
-  (a=-0.75, sharper) and TensorFlow's / PIL's (a=-0.5); returns both as
-  {name: uint8 [T, H, W, 3]}."""
+  """The two common bicubic upscales of uint8 lr [T, h, w, 3]: OpenCV's
+  (a=-0.75, sharper) and TensorFlow's / PIL's (a=-0.5), as {name: uint8
+  [T, h*scale, w*scale, 3]}; `evaluate_real` scores against the better."""
   h, w = lr_frames.shape[1:3]
   return {"bicubic_tf": bicubic(lr_frames, scale),
           "bicubic_cv2": np.stack([cv2.resize(f, (w * scale, h * scale),

@@ -12,7 +12,6 @@ import json
 import os
 import time
 
-from absl import logging
 import keras
 import numpy as np
 import tensorflow as tf
@@ -20,7 +19,6 @@ import tensorflow as tf
 from tfsports.data import degrade as degrade_lib
 from tfsports.data import pipelines
 from tfsports.data import synthetic
-from tfsports.data import video_io
 from tfsports.superres import evaluate as sr_eval
 from tfsports.metrics import video_quality
 from tfsports.superres import model as sr_models
