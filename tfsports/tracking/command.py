@@ -1,27 +1,93 @@
-r"""Tracks players from a detections file, with motion and IoU alone.
+r"""Tracks players and the ball in a video, or players in a detections file.
 
+    tfsports track VIDEO --out=DIR [--detector=centernet|background|mot:FILE]
+                   [--ball=ball|none|MODEL] [--pitch_points=u,v,X,Y;...] [--noannotate]
     tfsports track --detections=DETS.txt --fps=25 --out=DIR
 
-DETS.txt is MOT Challenge text (`frame, -1, x, y, w, h, confidence, ...`),
-from any outside detector; DIR/tracks.txt is written in the same format
-with track ids. A bad detections file gets a one-line error and exit
-status 2; the output appears only when the whole file was tracked.
+From a video: DIR/tracks.txt (MOT Challenge), tracks.csv (track, team,
+and pitch metres where `--pitch_points` gives 4 or more image-to-pitch
+pairs on the first frame), ball.csv and annotated.mp4 (boxes in team
+colours, ids, the ball's trail). Detectors: `centernet` (the bundled
+`tiny` preset, or `--model=` a run directory, SavedModel or .tflite),
+`background` (MOG2, static cameras only), `mot:FILE` (any outside
+detector). The ball comes from the TrackNet-style `ball` preset.
+
+From a detections file (MOT text, `frame, -1, x, y, w, h, confidence`):
+DIR/tracks.txt, with motion and IoU alone.
+
+A bad video or detections file gets a one-line error and exit status 2;
+outputs appear only when complete.
 """
 
+import json
 import os
 import sys
 
 from absl import flags
 
 FLAGS = flags.FLAGS
+PRESETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets")
+CONFIG_FILE = "detector_config.json"
 
 
 def define_flags():
-  flags.DEFINE_string("detections", None, "MOT-format detections file.")
-  flags.DEFINE_float("fps", 25.0, "Frame rate of the detections (sets how long a lost "
-                     "track is kept).")
+  flags.DEFINE_string("detections", None, "MOT-format detections file (no video).")
+  flags.DEFINE_float("fps", 25.0, "Frame rate of the detections file (sets how long a "
+                     "lost track is kept).")
   flags.DEFINE_string("out", None, "Output directory.")
   flags.DEFINE_string("preset", "default", "Tracker preset.")
+  flags.DEFINE_string("detector", "centernet",
+                      "centernet, background (static camera) or mot:FILE.")
+  flags.DEFINE_string("model", "tiny", "CenterNet model: a bundled preset, a run directory, "
+                      "a SavedModel or a .tflite file.")
+  flags.DEFINE_string("ball", "ball", "Ball detector: a bundled preset, a model path, or none.")
+  flags.DEFINE_string("pitch_points", None, "Image-to-pitch pairs on the first frame, "
+                      "'u,v,X,Y;...' (pixels; metres), 4 or more.")
+  flags.DEFINE_bool("annotate", True, "Write annotated.mp4.")
+  flags.DEFINE_bool("cmc", True, "Compensate camera motion (panning cameras).")
+
+
+def list_presets():
+  """{name: directory} of the bundled detector presets."""
+  if not os.path.isdir(PRESETS_DIR):
+    return {}
+  return {name: os.path.join(PRESETS_DIR, name) for name in sorted(os.listdir(PRESETS_DIR))
+          if os.path.exists(os.path.join(PRESETS_DIR, name, CONFIG_FILE))}
+
+
+def resolve_model(model):
+  """(model path, DetectorConfig) for a preset name, a run directory, a
+  SavedModel directory or a .tflite file; the config is the
+  detector_config.json beside the model or in a folder above it."""
+  from tfsports.tracking import detector as detector_lib
+  presets = list_presets()
+  if model in presets:
+    model = os.path.join(presets[model], "detector_float32.tflite")
+  elif os.path.isdir(os.path.join(model, "export")):       # a run directory
+    model = os.path.join(model, "export", "tflite", "detector_float32.tflite")
+  if not os.path.exists(model):
+    raise FileNotFoundError(f"{model}: no such detector model (presets: "
+                            f"{', '.join(presets) or 'none'})")
+  folder = os.path.dirname(os.path.abspath(model))
+  for _ in range(5):
+    path = os.path.join(folder, CONFIG_FILE)
+    if os.path.exists(path):
+      with open(path) as f:
+        return model, detector_lib.DetectorConfig.from_dict(json.load(f))
+    folder = os.path.dirname(folder)
+  raise FileNotFoundError(f"{model}: no {CONFIG_FILE} beside it or above it")
+
+
+def make_detector(spec, model):
+  from tfsports.tracking import detectors
+  if spec == "background":
+    return detectors.BackgroundDetector()
+  if spec.startswith("mot:"):
+    return detectors.MOTDetector(spec[4:])
+  if spec == "centernet":
+    path, config = resolve_model(model)
+    return detectors.CenterNetDetector(path, config)
+  raise ValueError(f"unknown detector {spec!r}: centernet, background or mot:FILE")
 
 
 def track_file(detections_path, out_dir, fps=25.0, preset="default"):
@@ -42,17 +108,48 @@ def track_file(detections_path, out_dir, fps=25.0, preset="default"):
   return path, len(ids), max(rows) + 1
 
 
+def track_video_file(video, out_dir, detector="centernet", model="tiny", ball="ball",
+                     preset="default", pitch_points=None, annotate=True, cmc=True,
+                     progress=sys.stderr):
+  """The command's video mode as a function; returns `pipeline.track_video`'s
+  summary."""
+  from tfsports.tracking import detectors
+  from tfsports.tracking import pipeline
+  from tfsports.tracking import tracker as tracker_lib
+  from tfsports.data import video_io
+  video_io.probe(video)       # a bad video fails before any model loads
+  ball_detector = None
+  if ball != "none":
+    path, config = resolve_model(ball)
+    ball_detector = detectors.CenterNetDetector(path, config, threshold=0.2)
+  return pipeline.track_video(
+      video, out_dir, make_detector(detector, model), tracker_lib.TrackerConfig.from_preset(preset),
+      ball_detector, cmc=cmc, annotate=annotate, pitch_points=pitch_points, progress=progress)
+
+
+USAGE = ("usage: tfsports track VIDEO --out=DIR [--detector=centernet|background|mot:FILE] "
+         "[--noannotate]  or  tfsports track --detections=DETS.txt --fps=25 --out=DIR")
+
+
 def main(argv):
   from tfsports.data import mot
-  if len(argv) > 1 or not FLAGS.detections or not FLAGS.out:
-    print("usage: tfsports track --detections=DETS.txt --fps=25 --out=DIR "
-          "(tracking from video needs a detector, which is not built yet)", file=sys.stderr)
+  from tfsports.data import video_io
+  videos = argv[1:]
+  if not FLAGS.out or len(videos) > 1 or bool(videos) == bool(FLAGS.detections):
+    print(USAGE, file=sys.stderr)
     return 2
   try:
-    path, num_tracks, num_frames = track_file(FLAGS.detections, FLAGS.out, FLAGS.fps,
-                                              FLAGS.preset)
-  except (mot.MOTFormatError, FileNotFoundError, ValueError) as e:
-    print(f"error: {e}", file=sys.stderr)
+    if FLAGS.detections:
+      path, num_tracks, num_frames = track_file(FLAGS.detections, FLAGS.out, FLAGS.fps,
+                                                FLAGS.preset)
+      print(f"wrote {num_tracks} tracks over {num_frames} frames to {path}")
+      return 0
+    summary = track_video_file(videos[0], FLAGS.out, FLAGS.detector, FLAGS.model, FLAGS.ball,
+                               FLAGS.preset, FLAGS.pitch_points, FLAGS.annotate, FLAGS.cmc)
+  except (mot.MOTFormatError, video_io.VideoReadError, FileNotFoundError, ValueError) as e:
+    print(f"\nerror: {e}", file=sys.stderr)
     return 2
-  print(f"wrote {num_tracks} tracks over {num_frames} frames to {path}")
+  print(f"wrote {summary['num_tracks']} tracks over {summary['num_frames']} frames "
+        f"({summary['fps']:.1f} frames/s tracking) to {FLAGS.out}: "
+        + ", ".join(os.path.basename(p) for p in summary["paths"].values()))
   return 0

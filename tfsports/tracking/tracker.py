@@ -34,10 +34,11 @@ class TrackerConfig(config_lib.Config):
   high_score: float = 0.5
   low_score: float = 0.1
   new_track_score: float = 0.6
-  match_iou: float = 0.2
-  low_match_iou: float = 0.5
+  match_iou: float = 0.1
+  low_match_iou: float = 0.3
   min_hits: int = 2
   max_lost_seconds: float = 1.0
+  interpolate_seconds: float = 0.5
 
   def __post_init__(self):
     if not 0 <= self.low_score <= self.high_score <= 1:
@@ -53,79 +54,118 @@ def iou_matrix(a, b):
   """IoU of boxes a [N, 4] and b [M, 4], (x, y, w, h) -> [N, M]."""
   a = np.asarray(a, np.float64).reshape(-1, 4)
   b = np.asarray(b, np.float64).reshape(-1, 4)
-  ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
-  bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
-  w = np.clip(np.minimum(ax2[:, None], bx2) - np.maximum(a[:, None, 0], b[:, 0]), 0, None)
-  h = np.clip(np.minimum(ay2[:, None], by2) - np.maximum(a[:, None, 1], b[:, 1]), 0, None)
-  inter = w * h
-  union = (a[:, 2] * a[:, 3])[:, None] + b[:, 2] * b[:, 3] - inter
-  return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+  ax, ay, aw, ah = a[:, 0, None], a[:, 1, None], a[:, 2, None], a[:, 3, None]
+  bx, by, bw, bh = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+  w = np.minimum(ax + aw, bx + bw) - np.maximum(ax, bx)
+  h = np.minimum(ay + ah, by + bh) - np.maximum(ay, by)
+  inter = np.maximum(w, 0) * np.maximum(h, 0)
+  union = aw * ah + bw * bh - inter
+  return inter / np.maximum(union, 1e-9)
 
 
 def match(cost, max_cost):
-  """Minimum-cost pairs with cost <= max_cost: (pairs [K, 2], unmatched
-  rows, unmatched columns)."""
-  rows, cols = cost.shape
-  if rows == 0 or cols == 0:
-    return np.zeros((0, 2), int), list(range(rows)), list(range(cols))
+  """Minimum-cost pairs with cost <= max_cost, by
+  `scipy.optimize.linear_sum_assignment`: (matched rows [K], matched columns
+  [K], unmatched rows, unmatched columns), int arrays."""
+  num_rows, num_cols = cost.shape
+  if num_rows == 0 or num_cols == 0:
+    return _NONE, _NONE, np.arange(num_rows), np.arange(num_cols)
   r, c = optimize.linear_sum_assignment(cost)
   keep = cost[r, c] <= max_cost
-  pairs = np.stack([r[keep], c[keep]], axis=1)
-  return (pairs, sorted(set(range(rows)) - set(pairs[:, 0])),
-          sorted(set(range(cols)) - set(pairs[:, 1])))
+  r, c = r[keep], c[keep]
+  free_rows = np.ones(num_rows, bool)
+  free_rows[r] = False
+  free_cols = np.ones(num_cols, bool)
+  free_cols[c] = False
+  return r, c, np.flatnonzero(free_rows), np.flatnonzero(free_cols)
 
 
-class KalmanBox:
-  """Constant-velocity Kalman filter of a box's centre and size
-  (cx, cy, w, h and their velocities), noise proportional to the box's
-  height as in ByteTrack."""
+_NONE = np.zeros(0, int)
+
+
+class KalmanBoxes:
+  """Kalman filters of many boxes: constant velocity for the centre, a
+  random walk for the size (a size velocity only amplifies detector jitter,
+  and measured worse on real player motion), with noise proportional to
+  each box's height as in ByteTrack.
+
+  With that noise no two coordinates mix, so each centre coordinate is a
+  2x2 filter of (value, velocity) and each size coordinate a scalar filter.
+  A filter is one row of `state` [N, 14]: centre (2), size (2), velocity
+  (2), then the variances of centre (2), centre-velocity covariances (2),
+  velocity variances (2) and size variances (2); all tracks are predicted
+  and updated at once.
+  """
 
   POSITION_STD = 1.0 / 20
-  VELOCITY_STD = 1.0 / 160
+  VELOCITY_STD = 1.0 / 80
+  MEASUREMENT_STD = 1.0 / 20
+  C, S, V, PP, PV, VV, SS = (slice(i, i + 2) for i in range(0, 14, 2))
 
-  def __init__(self, box):
-    x, y, w, h = box
-    self.mean = np.array([x + w / 2, y + h / 2, w, h, 0, 0, 0, 0], np.float64)
-    s = max(h, 1.0)
-    std = np.array([2 * self.POSITION_STD * s] * 4 + [10 * self.VELOCITY_STD * s] * 4)
-    self.cov = np.diag(std ** 2)
-    self.F = np.eye(8)
-    self.F[:4, 4:] = np.eye(4)
-    self.H = np.eye(4, 8)
+  def __init__(self):
+    self.state = np.zeros((0, 14))
+
+  def __len__(self):
+    return len(self.state)
+
+  def add(self, boxes):
+    """Starts filters at boxes [K, 4] (x, y, w, h)."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    new = np.zeros((len(boxes), 14))
+    h = np.maximum(boxes[:, 3:4], 1.0)
+    new[:, self.C] = boxes[:, :2] + boxes[:, 2:] / 2
+    new[:, self.S] = boxes[:, 2:]
+    new[:, self.PP] = new[:, self.SS] = (2 * self.POSITION_STD * h) ** 2
+    new[:, self.VV] = (10 * self.VELOCITY_STD * h) ** 2
+    self.state = np.concatenate([self.state, new])
+
+  def keep(self, mask):
+    self.state = self.state[mask]
+
+  def warp(self, affine):
+    """Moves every filter by a camera motion: affine float [2, 3] maps
+    previous-frame pixels to this frame's (centres and velocities by its
+    linear part, sizes by its scale)."""
+    m, t = np.asarray(affine, np.float64)[:, :2], np.asarray(affine, np.float64)[:, 2]
+    x = self.state
+    x[:, self.C] = x[:, self.C] @ m.T + t
+    x[:, self.V] = x[:, self.V] @ m.T
+    x[:, self.S] *= np.sqrt(abs(np.linalg.det(m)))
 
   def predict(self):
-    s = max(self.mean[3], 1.0)
-    q = np.array([self.POSITION_STD * s] * 4 + [self.VELOCITY_STD * s] * 4) ** 2
-    self.mean = self.F @ self.mean
-    self.cov = self.F @ self.cov @ self.F.T + np.diag(q)
+    x = self.state
+    h = np.maximum(x[:, 3:4], 1.0)
+    q = (self.POSITION_STD * h) ** 2
+    x[:, self.C] += x[:, self.V]
+    x[:, self.PP] += 2 * x[:, self.PV] + x[:, self.VV] + q
+    x[:, self.PV] += x[:, self.VV]
+    x[:, self.VV] += (self.VELOCITY_STD * h) ** 2
+    x[:, self.SS] += q
 
-  def update(self, box):
-    x, y, w, h = box
-    z = np.array([x + w / 2, y + h / 2, w, h])
-    r = np.diag((np.array([self.POSITION_STD * max(self.mean[3], 1.0)] * 4)) ** 2)
-    s = self.H @ self.cov @ self.H.T + r
-    gain = self.cov @ self.H.T @ np.linalg.inv(s)
-    self.mean = self.mean + gain @ (z - self.H @ self.mean)
-    self.cov = (np.eye(8) - gain @ self.H) @ self.cov
+  def update(self, rows, boxes):
+    """Corrects filters `rows` [K] with measured boxes [K, 4] (x, y, w, h)."""
+    if len(rows) == 0:
+      return
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    x = self.state[rows]
+    pp, pv, ss = x[:, self.PP], x[:, self.PV], x[:, self.SS]
+    r = (self.MEASUREMENT_STD * np.maximum(x[:, 3:4], 1.0)) ** 2
+    kp, kv, ks = pp / (pp + r), pv / (pp + r), ss / (ss + r)
+    innovation = boxes[:, :2] + boxes[:, 2:] / 2 - x[:, self.C]
+    x[:, self.C] += kp * innovation
+    x[:, self.V] += kv * innovation
+    x[:, self.S] += ks * (boxes[:, 2:] - x[:, self.S])
+    x[:, self.VV] -= kv * pv
+    x[:, self.PP] = (1 - kp) * pp
+    x[:, self.PV] = (1 - kp) * pv
+    x[:, self.SS] = (1 - ks) * ss
+    self.state[rows] = x
 
   @property
-  def box(self):
-    cx, cy, w, h = self.mean[:4]
-    w, h = max(w, 1e-3), max(h, 1e-3)
-    return np.array([cx - w / 2, cy - h / 2, w, h])
-
-
-class Track:
-  def __init__(self, track_id, box, frame):
-    self.id = track_id
-    self.kalman = KalmanBox(box)
-    self.hits = 1
-    self.last_frame = frame
-    self.confirmed = False
-
-  @property
-  def box(self):
-    return self.kalman.box
+  def boxes(self):
+    """float [N, 4] (x, y, w, h) of every filter's current estimate."""
+    wh = np.maximum(self.state[:, self.S], 1e-3)
+    return np.concatenate([self.state[:, self.C] - wh / 2, wh], axis=1)
 
 
 class Tracker:
@@ -134,6 +174,10 @@ class Tracker:
       tracker = Tracker(TrackerConfig(), fps=25)
       for boxes, scores in frames:        # float [N, 4] (x, y, w, h), [N]
         for track_id, box in tracker.update(boxes, scores): ...
+
+  Tracks are parallel arrays (ids, consecutive hits, last matched frames,
+  and their Kalman filters) so that a frame costs a few array operations,
+  not a loop over tracks.
   """
 
   def __init__(self, config=None, fps=25.0):
@@ -141,68 +185,103 @@ class Tracker:
       raise ValueError(f"fps must be positive, got {fps}")
     self.config = config or TrackerConfig()
     self.max_lost = max(1, int(round(self.config.max_lost_seconds * fps)))
-    self.tracks = []
+    self.kalman = KalmanBoxes()
+    self.ids = np.zeros(0, int)        # 0 while tentative
+    self.hits = np.zeros(0, int)
+    self.last = np.zeros(0, int)
     self.frame = -1
     self._next_id = 1
 
-  def update(self, boxes, scores):
+  def update(self, boxes, scores, camera_motion=None):
     """Returns [(track id, box (x, y, w, h))] of the confirmed tracks matched
-    on this frame."""
+    on this frame, by id. camera_motion: optionally the affine [2, 3] from
+    the previous frame's pixels to this one's (camera-motion compensation,
+    applied to the predicted tracks before matching)."""
+    ids, boxes = self.step(boxes, scores, camera_motion)
+    return list(zip(ids.tolist(), boxes))
+
+  def step(self, boxes, scores, camera_motion=None):
+    """As `update`, as arrays: ids int [K] ascending, boxes float [K, 4]."""
     c = self.config
     self.frame += 1
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     scores = np.asarray(scores, np.float64).reshape(-1)
     if len(boxes) != len(scores):
       raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
-    for t in self.tracks:
-      t.kalman.predict()
+    self.kalman.predict()
+    if camera_motion is not None:
+      self.kalman.warp(camera_motion)
+    predicted = self.kalman.boxes
     high = np.flatnonzero(scores >= c.high_score)
     low = np.flatnonzero((scores >= c.low_score) & (scores < c.high_score))
     # Stage 1: high detections against every live track.
-    live = list(self.tracks)
-    predicted = np.array([t.box for t in live]).reshape(-1, 4)
-    pairs, left_tracks, left_high = match(1 - iou_matrix(predicted, boxes[high]),
-                                          1 - c.match_iou)
-    matched = [(live[i], high[j]) for i, j in pairs]
+    rows, cols, left_tracks, left_high = match(1 - iou_matrix(predicted, boxes[high]),
+                                               1 - c.match_iou)
+    dets = high[cols]
     # Stage 2: low detections against the unmatched tracks tracked last frame.
-    recent = [live[i] for i in left_tracks if live[i].last_frame == self.frame - 1]
-    predicted = np.array([t.box for t in recent]).reshape(-1, 4)
-    pairs, _, _ = match(1 - iou_matrix(predicted, boxes[low]), 1 - c.low_match_iou)
-    matched += [(recent[i], low[j]) for i, j in pairs]
-    out = []
-    for track, d in matched:
-      track.kalman.update(boxes[d])
-      consecutive = track.last_frame == self.frame - 1
-      track.hits = track.hits + 1 if consecutive else 1
-      track.last_frame = self.frame
-      if track.hits >= c.min_hits and not track.confirmed:
-        self._confirm(track)
-      if track.confirmed:
-        out.append((track.id, track.box))
+    recent = left_tracks[self.last[left_tracks] == self.frame - 1]
+    if len(recent) and len(low):
+      r2, c2, _, _ = match(1 - iou_matrix(predicted[recent], boxes[low]), 1 - c.low_match_iou)
+      rows, dets = np.concatenate([rows, recent[r2]]), np.concatenate([dets, low[c2]])
+    self.kalman.update(rows, boxes[dets])
+    self.hits[rows] = np.where(self.last[rows] == self.frame - 1, self.hits[rows] + 1, 1)
+    self.last[rows] = self.frame
+    self._confirm(rows[(self.hits[rows] >= c.min_hits) & (self.ids[rows] == 0)])
     # Removal: tentative tracks at their first miss, lost ones after max_lost.
-    self.tracks = [t for t in self.tracks
-                   if t.last_frame == self.frame
-                   or (t.confirmed and self.frame - t.last_frame <= self.max_lost)]
-    for j in left_high:
-      d = high[j]
-      if scores[d] >= c.new_track_score:
-        track = Track(None, boxes[d], self.frame)
-        if self.frame == 0 or c.min_hits <= 1:
-          self._confirm(track)
-          out.append((track.id, track.box))
-        self.tracks.append(track)
-    return sorted(out, key=lambda item: item[0])
+    alive = (self.last == self.frame) | ((self.ids > 0)
+                                         & (self.frame - self.last <= self.max_lost))
+    if not alive.all():
+      self.kalman.keep(alive)
+      self.ids, self.hits, self.last = self.ids[alive], self.hits[alive], self.last[alive]
+    # Birth: unmatched high detections confident enough.
+    born = high[left_high]
+    born = born[scores[born] >= c.new_track_score]
+    if len(born):
+      n = len(born)
+      self.kalman.add(boxes[born])
+      self.ids = np.concatenate([self.ids, np.zeros(n, int)])
+      self.hits = np.concatenate([self.hits, np.ones(n, int)])
+      self.last = np.concatenate([self.last, np.full(n, self.frame)])
+      if self.frame == 0 or c.min_hits <= 1:
+        self._confirm(np.arange(len(self.ids) - n, len(self.ids)))
+    shown = np.flatnonzero((self.last == self.frame) & (self.ids > 0))
+    shown = shown[np.argsort(self.ids[shown])]
+    return self.ids[shown], self.kalman.boxes[shown]
 
-  def _confirm(self, track):
+  def _confirm(self, rows):
     # Ids are given on confirmation, so clutter that never confirms leaves
     # no gaps in the reported ids.
-    track.confirmed = True
-    track.id = self._next_id
-    self._next_id += 1
+    rows = np.sort(rows)
+    self.ids[rows] = np.arange(self._next_id, self._next_id + len(rows))
+    self._next_id += len(rows)
+
+
+def interpolate_gaps(tracks, max_gap):
+  """Fills each track's gaps of at most `max_gap` frames linearly between
+  the boxes on either side: a dropped detection in the middle of a track is
+  a missed box, not a player who left. tracks, and the result: {frame index:
+  float32 [K, 5] rows (id, x, y, w, h)}."""
+  rows = [np.concatenate([np.full((len(r), 1), t), r], 1) for t, r in tracks.items() if len(r)]
+  if not rows or max_gap < 2:
+    return tracks
+  rows = np.concatenate(rows)
+  rows = rows[np.lexsort((rows[:, 0], rows[:, 1]))]        # by id, then frame
+  nxt = rows[1:]
+  gap = nxt[:, 0] - rows[:-1, 0]
+  fill = np.flatnonzero((nxt[:, 1] == rows[:-1, 1]) & (gap > 1) & (gap <= max_gap))
+  added = []
+  for i in fill:
+    a = (np.arange(1, gap[i]) / gap[i])[:, None]
+    added.append(rows[i] * (1 - a) + rows[i + 1] * a)
+  out = {t: list(r) for t, r in tracks.items()}
+  for row in np.concatenate(added) if added else []:
+    out.setdefault(int(round(row[0])), []).append(row[1:])
+  return {t: np.asarray(out[t], np.float32).reshape(-1, 5) for t in sorted(out)}
 
 
 def track_detections(detections, num_frames=None, config=None, fps=25.0):
-  """Tracks a whole detection set.
+  """Tracks a whole detection set, then fills gaps of up to
+  `config.interpolate_seconds` in each track.
 
   detections: {frame index: float [N, 5] rows (x, y, w, h, score)}.
   Returns {frame index: float32 [K, 5] rows (id, x, y, w, h)}, as
@@ -211,9 +290,10 @@ def track_detections(detections, num_frames=None, config=None, fps=25.0):
   tracker = Tracker(config, fps)
   last = max(detections, default=-1) if num_frames is None else num_frames - 1
   out = {}
+  empty = np.zeros((0, 5))
   for t in range(last + 1):
-    d = np.asarray(detections.get(t, np.zeros((0, 5))), np.float64).reshape(-1, 5)
-    rows = [(i, *box) for i, box in tracker.update(d[:, :4], d[:, 4])]
-    if rows:
-      out[t] = np.asarray(rows, np.float32)
-  return out
+    d = np.asarray(detections.get(t, empty), np.float64).reshape(-1, 5)
+    ids, boxes = tracker.step(d[:, :4], d[:, 4])
+    if len(ids):
+      out[t] = np.concatenate([ids[:, None], boxes], 1).astype(np.float32)
+  return interpolate_gaps(out, int(round(tracker.config.interpolate_seconds * fps)))

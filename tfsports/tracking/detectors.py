@@ -1,0 +1,161 @@
+"""The detectors `tfsports track` can run, all with one output.
+
+Each is called on the frames of a video in order, `detector(frame)` with
+uint8 [H, W, 3] RGB, and returns float32 [N, 6] rows (x, y, w, h, score,
+class) in frame pixels, class an index into `detector.CLASSES` (0 player,
+1 ball):
+
+- `CenterNetDetector`: the Keras CenterNet model, from a Keras model, a
+  SavedModel or a .tflite file (`DetectorRunner`);
+- `BackgroundDetector`: OpenCV MOG2 background subtraction, for a static
+  camera; players only;
+- `MOTDetector`: boxes read from a MOT-format file, for any outside
+  detector.
+"""
+
+import os
+
+import cv2
+import numpy as np
+
+from tfsports.data import mot
+from tfsports.tracking import detector as detector_lib
+
+NO_DETECTIONS = np.zeros((0, 6), np.float32)
+
+
+class DetectorRunner:
+  """Runs a detector's heads on one input: uint8 [H, W, 3 * num_frames] ->
+  {heatmap, size, offset} float32 arrays without the batch dimension.
+
+  model: a keras.Model, a SavedModel directory or a .tflite file.
+  """
+
+  def __init__(self, model, num_threads=2):
+    self.kind = "keras"
+    if isinstance(model, (str, os.PathLike)):
+      model = os.fspath(model)
+      if model.endswith(".tflite"):
+        if not os.path.isfile(model):
+          raise FileNotFoundError(f"{model}: no such TFLite file")
+        from ai_edge_litert import interpreter as litert
+        self.interpreter = litert.Interpreter(model_path=model, num_threads=num_threads)
+        self.fn = self.interpreter.get_signature_runner()
+        self.kind = "tflite"
+        shape = self.interpreter.get_input_details()[0]["shape"][1:]
+      elif os.path.exists(os.path.join(model, "saved_model.pb")):
+        import tensorflow as tf
+        self.loaded = tf.saved_model.load(model)
+        self.fn = self.loaded.signatures["serving_default"]
+        self.kind = "saved_model"
+        shape = next(iter(self.fn.structured_input_signature[1].values())).shape[1:]
+      else:
+        raise FileNotFoundError(f"{model}: not a SavedModel directory or .tflite file")
+    else:
+      self.model = model
+      shape = model.input_shape[1:]
+    self.input_shape = tuple(int(d) for d in shape)
+
+  def __call__(self, x):
+    if x.shape != self.input_shape or x.dtype != np.uint8:
+      raise ValueError(f"detector input must be uint8 {self.input_shape}, got "
+                       f"{x.dtype} {x.shape}")
+    if self.kind == "tflite":
+      out = self.fn(frames=x[None])
+    elif self.kind == "saved_model":
+      import tensorflow as tf
+      out = self.fn(frames=tf.constant(x[None]))
+    else:
+      out = self.model(x[None], training=False)
+    return {k: np.asarray(out[k])[0].astype(np.float32) for k in ("heatmap", "size", "offset")}
+
+
+class CenterNetDetector:
+  """The CenterNet model on each frame; with `num_frames` > 1 (the ball
+  preset) on the newest frames, the first repeated until there are enough.
+
+  threshold: the least heatmap peak reported; low peaks are kept for the
+  tracker's second stage, so keep this under its `low_score`.
+  """
+
+  def __init__(self, model, config, threshold=0.1, num_threads=2):
+    self.config = config
+    self.runner = DetectorRunner(model, num_threads)
+    expected = tuple(config.image_size) + (3 * config.num_frames,)
+    if self.runner.input_shape != expected:
+      raise ValueError(f"the model takes {self.runner.input_shape}, its config says "
+                       f"{expected}")
+    self.threshold = threshold
+    self.classes = [detector_lib.CLASSES.index(c) for c in config.classes]
+    self.window = []
+
+  def __call__(self, frame):
+    h, w = self.config.image_size
+    small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+    self.window = (self.window or [small] * self.config.num_frames)[1:] + [small]
+    x = np.concatenate(self.window, axis=-1) if len(self.window) > 1 else small
+    out = detector_lib.decode(self.runner(x), self.config, frame.shape[:2], self.threshold)
+    out[:, 5] = np.asarray(self.classes, np.float32)[out[:, 5].astype(int)]
+    return out
+
+
+class BackgroundDetector:
+  """Players on a static camera by OpenCV MOG2 background subtraction.
+
+  Frames are processed at most `work_pixels` in area (a 6K panorama at
+  1.5 megapixels still has players 50 pixels tall). Shadows (MOG2 marks them
+  127) are dropped, speckle noise removed by a morphological opening, and
+  split limbs joined by a closing; then each connected blob of a plausible
+  size and shape is a player. The score is the share of the box that is
+  foreground, so ragged blobs land in the tracker's low stage. The first
+  `warmup` frames only train the background model.
+  """
+
+  def __init__(self, work_pixels=1.5e6, min_height=0.03, max_height=0.6, warmup=5,
+               history=250, var_threshold=24):
+    self.subtractor = cv2.createBackgroundSubtractorMOG2(history, var_threshold,
+                                                         detectShadows=True)
+    self.work_pixels = work_pixels
+    self.min_height, self.max_height = min_height, max_height
+    self.warmup = warmup
+    self.count = 0
+
+  def __call__(self, frame):
+    height, width = frame.shape[:2]
+    scale = min(1.0, (self.work_pixels / (width * height)) ** 0.5)
+    small = cv2.resize(frame, (round(width * scale), round(height * scale)),
+                       interpolation=cv2.INTER_AREA) if scale < 1 else frame
+    mask = self.subtractor.apply(small)
+    self.count += 1
+    if self.count <= self.warmup:
+      return NO_DETECTIONS
+    mask = (mask > 200).astype(np.uint8)
+    k = max(3, int(round(small.shape[0] / 240)) | 1)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((k, k), np.uint8))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3 * k, k), np.uint8))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    x, y, w, h, area = stats[1:].T.astype(np.float32)
+    h_frac = h / small.shape[0]
+    keep = ((h_frac >= self.min_height) & (h_frac <= self.max_height)
+            & (w <= 1.5 * h) & (h <= 6 * w))
+    fill = area / np.maximum(w * h, 1)
+    rows = np.stack([x, y, w, h, np.clip(fill * 1.4, 0.1, 1.0),
+                     np.zeros_like(x)], 1)[keep]
+    rows[:, :4] /= scale
+    return rows.astype(np.float32)
+
+
+class MOTDetector:
+  """Detections from a MOT-format file (`frame, id, x, y, w, h, score`),
+  all of class player; frames are counted from the first call."""
+
+  def __init__(self, path):
+    self.rows = mot.read_mot(path, with_score=True)
+    self.frame = -1
+
+  def __call__(self, frame):
+    self.frame += 1
+    r = self.rows.get(self.frame)
+    if r is None:
+      return NO_DETECTIONS
+    return np.concatenate([r[:, 1:6], np.zeros((len(r), 1), np.float32)], 1)

@@ -1,0 +1,341 @@
+"""Detector recipe: training on synthetic scenes of every camera type plus
+the real labels there are, evaluation side by side, and export.
+
+    RUN_DIR/export/saved_model/detector/1/      frames uint8 -> heatmap, size, offset
+    RUN_DIR/export/tflite/detector_{float32,int8}.tflite
+    RUN_DIR/export/eval_report.json
+
+Real labels: the TrackNet tennis clip's ball positions, frames 0-139 for
+training; frames 140-275 are held back for the ball report (precision,
+recall and F1 within 5 pixels, TrackNet's criterion). The clip has no
+player labels, so on its frames the player heatmap is ignored.
+"""
+
+import csv
+import dataclasses
+import itertools
+import json
+import os
+
+import cv2
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfsports import config as config_lib
+from tfsports.data import synthetic
+from tfsports.data import video_io
+from tfsports.gan import loop as common
+from tfsports.serving import saved_model as saved_model_lib
+from tfsports.serving import tflite as tflite_lib
+from tfsports.tracking import detector as detector_lib
+from tfsports.tracking import detectors as detectors_lib
+
+REAL_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "real")
+TRACKNET = os.path.join("ball", "tennis_tracknet_game1_clip1")
+TRACKNET_TRAIN = range(0, 140)
+TRACKNET_HELD_BACK = range(140, 276)
+CAMERAS = ("static", "broadcast", "close")
+BALL_DIAMETER = 0.12   # of a player's height: a 22 cm ball next to 1.8 m
+
+
+@dataclasses.dataclass(frozen=True)
+class DetectorTrainConfig(config_lib.Config):
+  """real_share: the share of training images from the real labelled
+  frames (0 for synthetic only)."""
+  preset: str = "tiny"
+  run_dir: str = "runs/detector_tiny"
+  real_root: str = REAL_ROOT
+  train_steps: int = 3000
+  batch_size: int = 8
+  learning_rate: float = 2e-3
+  real_share: float = 0.25
+  checkpoint_every: int = 250
+  seed: int = 0
+  eval_clips: int = 6
+  verbose: int = 2
+
+  RESUMABLE_FIELDS = ("train_steps", "verbose", "run_dir", "checkpoint_every", "eval_clips")
+
+
+TRAIN_PRESETS = {
+    "tiny": DetectorTrainConfig(),
+    "ball": DetectorTrainConfig(preset="ball", run_dir="runs/detector_ball", train_steps=3000,
+                                real_share=0.5),
+    "test": DetectorTrainConfig(preset="test", run_dir="runs/detector_test", train_steps=4,
+                                batch_size=2, checkpoint_every=2, eval_clips=1, verbose=0),
+    "ball_test": DetectorTrainConfig(preset="ball_test", run_dir="runs/detector_ball_test",
+                                     train_steps=4, batch_size=2, checkpoint_every=2,
+                                     eval_clips=1, verbose=0),
+}
+config_lib.register_presets(DetectorTrainConfig, TRAIN_PRESETS)
+
+
+def scene_config(config, camera, num_frames=8):
+  return synthetic.SceneConfig(image_size=tuple(config.image_size), camera=camera,
+                               num_frames=num_frames + config.num_frames - 1)
+
+
+def clip_labels(clip, t, config):
+  """Boxes [N, 4] and class indices [N] of frame t of a rendered clip:
+  people at least 30% visible, and the ball where it is visible."""
+  boxes, classes = [], []
+  if "player" in config.classes:
+    v = clip["visibility"][t] >= 0.3
+    boxes.append(clip["boxes"][t][v])
+    classes += [config.classes.index("player")] * int(v.sum())
+  if "ball" in config.classes and clip["ball_visible"][t]:
+    v = clip["visibility"][t] >= 0.3
+    height = np.median(clip["boxes"][t][v, 3]) if v.any() else 20.0
+    d = max(2.0, BALL_DIAMETER * height)
+    x, y = clip["ball_pixels"][t]
+    boxes.append(np.array([[x - d / 2, y - d / 2, d, d]], np.float32))
+    classes.append(config.classes.index("ball"))
+  return (np.concatenate(boxes) if boxes else np.zeros((0, 4), np.float32)), classes
+
+
+def synthetic_examples(config, seed):
+  """Endless (uint8 [H, W, 3 * num_frames], label boxes, classes) from
+  synthetic scenes, cycling through the camera types, with random motion
+  blur, noise and JPEG."""
+  for index in itertools.count():
+    rng = np.random.default_rng([seed, index])
+    scene = dataclasses.replace(
+        scene_config(config, CAMERAS[index % 3]), motion_blur=float(rng.uniform(0, 3)),
+        noise=float(rng.uniform(0, 4)), jpeg_quality=int(rng.choice([0, 40, 70, 90])))
+    clip = synthetic.render_clip(scene, seed=seed, index=index)
+    n = config.num_frames
+    for t in range(n - 1, scene.num_frames):
+      window = clip["frames"][t - n + 1:t + 1]
+      boxes, classes = clip_labels(clip, t, config)
+      yield np.concatenate(list(window), -1), boxes, classes
+
+
+def read_tracknet(real_root):
+  """The TrackNet clip: (frames uint8 [276, 720, 1280, 3], visible bool
+  [276], ball centres float32 [276, 2], pixels)."""
+  folder = os.path.join(real_root, TRACKNET)
+  with open(os.path.join(folder, "Label.csv")) as f:
+    rows = list(csv.DictReader(f))
+  visible = np.array([int(r["Visibility Class"]) > 0 for r in rows])
+  xy = np.array([[float(r["X"] or -1), float(r["Y"] or -1)] for r in rows], np.float32)
+  return video_io.read_frames(os.path.join(folder, "frames.mp4")), visible, xy
+
+
+def window_at(video, t, num_frames):
+  """Frames t - num_frames + 1 .. t stacked on channels, the first frame
+  repeated before the start (as `CenterNetDetector` does)."""
+  idx = [max(0, i) for i in range(t - num_frames + 1, t + 1)]
+  return np.concatenate([video[i] for i in idx], -1)
+
+
+def tracknet_examples(config, real_root, seed):
+  """Endless augmented (input, boxes, classes) from TrackNet frames 0-139:
+  random scale 1-1.6, crop and horizontal flip, brightness and contrast."""
+  video, visible, xy = read_tracknet(real_root)
+  rng = np.random.default_rng(seed)
+  h, w = config.image_size
+  ball = config.classes.index("ball")
+  unlabelled = [config.classes.index("player")] if "player" in config.classes else []
+  while True:
+    t = int(rng.choice(TRACKNET_TRAIN))
+    window = window_at(video, t, config.num_frames)
+    H, W = window.shape[:2]
+    scale = rng.uniform(1.0, 1.6) * min(h / H, w / W)
+    x0 = rng.uniform(0, max(W * scale - w, 0))
+    y0 = rng.uniform(0, max(H * scale - h, 0))
+    m = np.array([[scale, 0, -x0], [0, scale, -y0]], np.float32)
+    flip = rng.random() < 0.5
+    if flip:
+      m = np.array([[-1, 0, w - 1], [0, 1, 0]], np.float32) @ np.vstack([m, [0, 0, 1]])
+    image = np.concatenate(
+        [cv2.warpAffine(window[..., c:c + 3], m, (w, h), flags=cv2.INTER_AREA)
+         for c in range(0, window.shape[-1], 3)], -1)
+    image = np.clip(image * rng.uniform(0.8, 1.2) + rng.uniform(-20, 20), 0, 255)
+    boxes, classes = np.zeros((0, 4), np.float32), []
+    if visible[t]:
+      cx, cy = m @ np.array([xy[t, 0], xy[t, 1], 1.0])
+      d = max(2.0, 8 * scale)      # the ball is about 8 px across at 720p
+      boxes = np.array([[cx - d / 2, cy - d / 2, d, d]], np.float32)
+      classes = [ball]
+    yield image.astype(np.uint8), boxes, classes, unlabelled
+
+
+def make_dataset(model_config, train_config):
+  """Batches of (uint8 inputs, {heatmap, size, offset} targets), a
+  `real_share` of them from the real labelled frames."""
+  synthetic_stream = synthetic_examples(model_config, train_config.seed)
+  real_stream = (tracknet_examples(model_config, train_config.real_root, train_config.seed)
+                 if train_config.real_share > 0 else None)
+  rng = np.random.default_rng(train_config.seed + 1)
+
+  def examples():
+    while True:
+      if real_stream is not None and rng.random() < train_config.real_share:
+        image, boxes, classes, unlabelled = next(real_stream)
+      else:
+        (image, boxes, classes), unlabelled = next(synthetic_stream), ()
+      t = detector_lib.draw_targets(model_config, boxes, classes, unlabelled)
+      yield image, (t["heatmap"], t["size"], t["offset"])
+
+  h, w = model_config.image_size
+  oh, ow = model_config.output_size
+  spec = (tf.TensorSpec((h, w, 3 * model_config.num_frames), tf.uint8),
+          (tf.TensorSpec((oh, ow, len(model_config.classes)), tf.float32),
+           tf.TensorSpec((oh, ow, 3), tf.float32), tf.TensorSpec((oh, ow, 3), tf.float32)))
+  return (tf.data.Dataset.from_generator(examples, output_signature=spec)
+          .map(lambda x, y: (x, {"heatmap": y[0], "size": y[1], "offset": y[2]}))
+          .batch(train_config.batch_size, drop_remainder=True)
+          .prefetch(tf.data.AUTOTUNE))
+
+
+def train(config):
+  config_lib.prepare_run_dir(config.run_dir, config)
+  keras.utils.set_random_seed(config.seed)
+  model_config = detector_lib.DetectorConfig.from_preset(config.preset)
+  model = detector_lib.build_detector(model_config)
+  schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.train_steps,
+                                                    alpha=0.05)
+  model.compile(optimizer=keras.optimizers.Adam(schedule),
+                loss={"heatmap": detector_lib.focal_loss, "size": detector_lib.masked_l1,
+                      "offset": detector_lib.masked_l1},
+                loss_weights={"heatmap": 1.0, "size": 0.1, "offset": 1.0})
+  model.optimizer.build(model.trainable_variables)
+  run = common.RunDirectory(config.run_dir, model=model, optimizer=model.optimizer)
+  run.restore()
+  # Synthetic scenes are generated, not read: resuming continues the
+  # stream from a fresh seed rather than replaying skipped examples.
+  make = lambda begin: make_dataset(
+      model_config, dataclasses.replace(config, seed=config.seed + begin))
+  common.fit_resumable(model, run, model.optimizer.iterations, make, config.train_steps,
+                       config.checkpoint_every, config.verbose)
+  return model
+
+
+def average_precision(detections, labels, iou=0.5):
+  """VOC-style AP (all-point interpolation) at one IoU threshold.
+
+  detections: per image float [N, 5] (x, y, w, h, score); labels: per image
+  float [M, 4]. Each label matches at most one detection, greedily by score.
+  """
+  from tfsports.tracking.tracker import iou_matrix
+  scored, total = [], sum(len(l) for l in labels)
+  for d, l in zip(detections, labels):
+    d = d[np.argsort(-d[:, 4])]
+    taken = np.zeros(len(l), bool)
+    overlaps = iou_matrix(d[:, :4], l)
+    for i in range(len(d)):
+      j = int(np.argmax(np.where(taken, -1, overlaps[i]))) if len(l) else -1
+      hit = j >= 0 and not taken[j] and overlaps[i, j] >= iou
+      if hit:
+        taken[j] = True
+      scored.append((d[i, 4], hit))
+  if not total:
+    return float("nan")
+  scored.sort(key=lambda s: -s[0])
+  hits = np.array([h for _, h in scored], float)
+  tp = np.cumsum(hits)
+  recall = np.concatenate([[0], tp / total])
+  precision = np.concatenate([[1], tp / np.arange(1, len(hits) + 1)])
+  precision = np.maximum.accumulate(precision[::-1])[::-1]
+  return float(np.sum((recall[1:] - recall[:-1]) * precision[1:]))
+
+
+def evaluate_synthetic(model, model_config, config):
+  """Player AP@0.5 per camera type on held-back synthetic clips."""
+  out = {}
+  if "player" not in model_config.classes:
+    return out
+  player = detector_lib.CLASSES.index("player")
+  for camera in CAMERAS:
+    dets, labels = [], []
+    for k in range(config.eval_clips):
+      clip = synthetic.render_clip(scene_config(model_config, camera), seed=config.seed + 10_000,
+                                   index=k)
+      detector = detectors_lib.CenterNetDetector(model, model_config, threshold=0.05)
+      for t, frame in enumerate(clip["frames"]):
+        d = detector(frame)
+        if t < model_config.num_frames - 1:
+          continue
+        dets.append(d[d[:, 5] == player][:, :5])
+        v = clip["visibility"][t] >= 0.3
+        labels.append(clip["boxes"][t][v])
+    out[camera] = {"player_ap50": average_precision(dets, labels)}
+  return out
+
+
+def ball_scores(predicted, visible, xy, tolerance=5.0):
+  """TrackNet's precision, recall and F1: a frame's prediction is a true
+  positive within `tolerance` pixels of a visible ball, a false positive
+  farther away or when the ball is not visible; a visible ball with no
+  prediction is a false negative; an invisible ball with none is a true
+  negative. predicted: float [T, 2], NaN where no ball was reported."""
+  reported = ~np.isnan(predicted[:, 0])
+  dist = np.linalg.norm(predicted - xy, axis=1)
+  tp = int(np.sum(reported & visible & (dist <= tolerance)))
+  fp = int(np.sum(reported & ~(visible & (dist <= tolerance))))
+  fn = int(np.sum(~reported & visible))
+  tn = int(np.sum(~reported & ~visible))
+  precision = tp / max(tp + fp, 1)
+  recall = tp / max(tp + fn, 1)
+  return {"precision": precision, "recall": recall,
+          "f1": 2 * precision * recall / max(precision + recall, 1e-9),
+          "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def evaluate_ball(model, model_config, real_root, threshold=0.3):
+  """Ball precision, recall and F1 on TrackNet frames 140-275 (held back):
+  the best ball peak of each frame above `threshold`, the frames before
+  it fed as the detector would see them streaming."""
+  video, visible, xy = read_tracknet(real_root)
+  held = list(TRACKNET_HELD_BACK)
+  visible, xy = visible[held], xy[held]
+  detector = detectors_lib.CenterNetDetector(model, model_config, threshold=threshold)
+  ball = detector_lib.CLASSES.index("ball")
+  start = TRACKNET_HELD_BACK[0] - (model_config.num_frames - 1)
+  predicted = []
+  for t in range(start, TRACKNET_HELD_BACK[-1] + 1):
+    d = detector(video[t])
+    if t < TRACKNET_HELD_BACK[0]:
+      continue
+    d = d[d[:, 5] == ball]
+    predicted.append(d[0, :2] + d[0, 2:4] / 2 if len(d) else (np.nan, np.nan))
+  return ball_scores(np.asarray(predicted, np.float64), visible, xy)
+
+
+def export(model, model_config, export_dir, representative):
+  """SavedModel (TF Serving layout, dynamic batch) and float32 and int8
+  TFLite (batch 1): uint8 frames -> heatmap, size, offset; and
+  detector_config.json, which `tfsports track --model=` reads to decode."""
+  os.makedirs(export_dir, exist_ok=True)
+  with open(os.path.join(export_dir, "detector_config.json"), "w") as f:
+    json.dump(model_config.to_dict(), f, indent=2)
+  shape = tuple(model_config.image_size) + (3 * model_config.num_frames,)
+  saved = saved_model_lib.write_saved_model(
+      model, os.path.join(export_dir, "saved_model"), "detector",
+      [{"frames": np.zeros((1,) + shape, np.uint8)}],
+      input_signature=[tf.TensorSpec((None,) + shape, tf.uint8, name="frames")])
+  lite = tflite_lib.export_tflite(
+      model, [tf.TensorSpec((1,) + shape, tf.uint8, name="frames")],
+      os.path.join(export_dir, "tflite"), ("float32", "int8"),
+      representative=[[r[None]] for r in representative],
+      file_name="detector_{variant}.tflite")
+  return {"saved_model": saved, **{f"tflite_{k}": v for k, v in lite.items()}}
+
+
+def train_detector(config):
+  """Trains, evaluates (synthetic AP per camera; real ball F1) and exports;
+  writes RUN_DIR/export/eval_report.json and returns the report."""
+  model = train(config)
+  model_config = detector_lib.DetectorConfig.from_preset(config.preset)
+  report = {"config": dataclasses.asdict(config),
+            "synthetic": evaluate_synthetic(model, model_config, config)}
+  if "ball" in model_config.classes and os.path.isdir(os.path.join(config.real_root, TRACKNET)):
+    report["real_ball_tracknet_140_275"] = evaluate_ball(model, model_config, config.real_root)
+  representative = [x for x, _, _ in itertools.islice(
+      synthetic_examples(model_config, config.seed + 20_000), 16)]
+  report["exports"] = export(model, model_config, os.path.join(config.run_dir, "export"),
+                             representative)
+  with open(os.path.join(config.run_dir, "export", "eval_report.json"), "w") as f:
+    json.dump(report, f, indent=2)
+  return report
