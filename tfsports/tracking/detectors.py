@@ -118,6 +118,7 @@ class BackgroundDetector:
     self.work_pixels = work_pixels
     self.min_height, self.max_height = min_height, max_height
     self.warmup = warmup
+    self.history = history
     self.count = 0
 
   def __call__(self, frame):
@@ -125,8 +126,12 @@ class BackgroundDetector:
     scale = min(1.0, (self.work_pixels / (width * height)) ** 0.5)
     small = cv2.resize(frame, (round(width * scale), round(height * scale)),
                        interpolation=cv2.INTER_AREA) if scale < 1 else frame
-    mask = self.subtractor.apply(small)
+    # OpenCV's automatic rate learns at 1/frames seen, which soaks a
+    # player into the background within a few frames of the start; past
+    # the warm-up the rate is fixed at 1/history.
     self.count += 1
+    rate = -1 if self.count <= self.warmup else 1.0 / self.history
+    mask = self.subtractor.apply(small, learningRate=rate)
     if self.count <= self.warmup:
       return NO_DETECTIONS
     mask = (mask > 200).astype(np.uint8)

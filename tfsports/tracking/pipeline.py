@@ -52,6 +52,10 @@ class CameraMotion:
     ok = status.reshape(-1) == 1
     if ok.sum() < 8:
       return identity
+    # A still camera: codec noise alone would make the chained motion
+    # drift, which the pitch mapping would then carry.
+    if np.median(np.abs(moved[ok] - points[ok])) < 0.1:
+      return identity
     affine, _ = cv2.estimateAffinePartial2D(points[ok], moved[ok], method=cv2.RANSAC,
                                             ransacReprojThreshold=1.0)
     if affine is None:
