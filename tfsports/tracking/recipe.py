@@ -203,10 +203,9 @@ def train(config):
   model.optimizer.build(model.trainable_variables)
   run = common.RunDirectory(config.run_dir, model=model, optimizer=model.optimizer)
   run.restore()
-  # Synthetic scenes are generated, not read: resuming continues the
-  # stream from a fresh seed rather than replaying skipped examples.
-  make = lambda begin: make_dataset(
-      model_config, dataclasses.replace(config, seed=config.seed + begin))
+  # The stream is deterministic; a resumed run regenerates and skips the
+  # batches already seen, so it ends where an uninterrupted run would.
+  make = lambda begin: make_dataset(model_config, config).skip(begin)
   common.fit_resumable(model, run, model.optimizer.iterations, make, config.train_steps,
                        config.checkpoint_every, config.verbose)
   return model

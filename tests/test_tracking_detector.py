@@ -1,0 +1,160 @@
+"""The CenterNet / TrackNet-style detectors: targets and decoding, losses,
+the recipe end to end (train, resume, evaluate, export), and the exports
+agreeing with each other and running in `tfsports track`."""
+
+import os
+
+import numpy as np
+import pytest
+
+from tests import test_case
+from tests.conftest import SHARED
+from tfsports.data import video_io
+from tfsports.tracking import detector as detector_lib
+from tfsports.tracking import detectors
+from tfsports.tracking import recipe
+
+TEST = detector_lib.DetectorConfig.from_preset("test")
+
+
+def test_detector_model_serialises_and_reloads_safely(tmp_path):
+  for preset in ("test", "ball_test"):
+    config = detector_lib.DetectorConfig.from_preset(preset)
+    model = detector_lib.build_detector(config)
+    x = np.random.default_rng(0).integers(0, 255, (1, 64, 96, 3 * config.num_frames), np.uint8)
+    out = model(x)
+    oh, ow = config.output_size
+    assert out["heatmap"].shape == (1, oh, ow, len(config.classes))
+    assert out["size"].shape == out["offset"].shape == (1, oh, ow, 2)
+    test_case.run_serialization_test(model)
+    test_case.run_model_saving_test(model, x, tmp_path)
+  with pytest.raises(ValueError):
+    detector_lib.DetectorConfig(stride=8)
+  with pytest.raises(ValueError):
+    detector_lib.DetectorConfig(image_size=(100, 96))
+  with pytest.raises(ValueError):
+    detector_lib.DetectorConfig(classes=("goalpost",))
+
+
+def test_targets_decode_back_to_the_boxes():
+  boxes = np.array([[10.3, 8.2, 12.0, 30.0], [50.0, 20.7, 16.4, 36.0], [70.2, 30.1, 3, 3]])
+  classes = [0, 0, 1]
+  t = detector_lib.draw_targets(TEST, boxes, classes)
+  heads = {"heatmap": t["heatmap"], "size": t["size"][..., :2], "offset": t["offset"][..., :2]}
+  # Decoded in a frame twice the model's size.
+  out = detector_lib.decode(heads, TEST, (128, 192), threshold=0.5)
+  assert len(out) == 3 and set(out[:, 4]) == {1.0}
+  order = np.argsort(out[:, 0])
+  np.testing.assert_allclose(out[order, :4], boxes * 2, atol=1e-4)
+  np.testing.assert_array_equal(out[order, 5], classes)
+  ignored = detector_lib.draw_targets(TEST, boxes[2:], [1], unlabelled=[0])
+  assert (ignored["heatmap"][..., 0] == -1).all() and ignored["heatmap"][..., 1].max() == 1
+
+
+def test_focal_and_l1_losses():
+  t = detector_lib.draw_targets(TEST, np.array([[20.0, 20.0, 12, 30]]), [0])
+  heat = t["heatmap"][None]
+  good = np.clip(heat, 0.01, 0.99)
+  blank = np.full_like(heat, 0.01)
+  assert float(detector_lib.focal_loss(heat, good)[0]) < 0.1
+  assert float(detector_lib.focal_loss(heat, blank)[0]) > 4.0     # the missed peak
+  # An ignored class costs nothing, whatever is predicted there.
+  ignored = heat.copy()
+  ignored[..., 0] = -1
+  high, low = blank.copy(), blank.copy()
+  high[..., 0] = 0.9
+  assert float(detector_lib.focal_loss(ignored, high)[0]) == pytest.approx(
+      float(detector_lib.focal_loss(ignored, low)[0]), abs=1e-6)
+  size = t["size"][None]
+  pred = size[..., :2] + 0.5
+  assert float(detector_lib.masked_l1(size, pred)[0]) == pytest.approx(1.0)
+
+
+def test_average_precision_and_ball_scores():
+  labels = [np.array([[0, 0, 10, 10], [20, 20, 10, 10]], np.float32)]
+  perfect = [np.array([[0, 0, 10, 10, 0.9], [20, 20, 10, 10, 0.8]], np.float32)]
+  assert recipe.average_precision(perfect, labels) == pytest.approx(1.0)
+  # A false positive ranked first, then both boxes: AP = 1/2 * 2/3 + 1/2 * 2/3.
+  with_fp = [np.array([[50, 50, 10, 10, 0.95], [0, 0, 10, 10, 0.9], [20, 20, 10, 10, 0.8]],
+                      np.float32)]
+  assert recipe.average_precision(with_fp, labels) == pytest.approx(2 / 3)
+  half = [np.array([[0, 0, 10, 10, 0.9]], np.float32)]
+  assert recipe.average_precision(half, labels) == pytest.approx(0.5)
+  nan = np.nan
+  predicted = np.array([[10, 10], [30, 30], [nan, nan], [5, 5], [nan, nan]])
+  visible = np.array([True, True, True, False, False])
+  truth = np.array([[12, 13], [40, 30], [1, 1], [0, 0], [0, 0]], np.float32)
+  s = recipe.ball_scores(predicted, visible, truth)
+  assert (s["tp"], s["fp"], s["fn"], s["tn"]) == (1, 2, 1, 1)
+  assert s["precision"] == pytest.approx(1 / 3) and s["recall"] == pytest.approx(1 / 2)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+  root = tmp_path_factory.mktemp("detector")
+  real = os.path.isdir(os.path.join(SHARED, recipe.TRACKNET))
+  config = recipe.DetectorTrainConfig.from_preset(
+      "test", run_dir=str(root / "run"), real_root=SHARED, real_share=0.5 if real else 0.0)
+  return config, recipe.train_detector(config)
+
+
+def test_detector_recipe_reports_and_exports(trained):
+  config, report = trained
+  assert set(report["synthetic"]) == set(recipe.CAMERAS)
+  for scores in report["synthetic"].values():
+    assert 0.0 <= scores["player_ap50"] <= 1.0
+  if config.real_share:
+    ball = report["real_ball_tracknet_140_275"]
+    assert ball["tp"] + ball["fp"] + ball["fn"] + ball["tn"] == 136
+  for key in ("tflite_float32", "tflite_int8"):
+    test_case.run_tflite_builtin_test(report["exports"][key])
+  assert os.path.exists(os.path.join(config.run_dir, "export", "detector_config.json"))
+
+
+def test_detector_exports_agree(trained):
+  config, report = trained
+  x = np.random.default_rng(1).integers(0, 255, (64, 96, 3), np.uint8)
+  saved = detectors.DetectorRunner(report["exports"]["saved_model"])(x)
+  lite = detectors.DetectorRunner(report["exports"]["tflite_float32"])(x)
+  int8 = detectors.DetectorRunner(report["exports"]["tflite_int8"])(x)
+  for k in ("heatmap", "size", "offset"):
+    np.testing.assert_allclose(saved[k], lite[k], atol=1e-4)
+  np.testing.assert_allclose(saved["heatmap"], int8["heatmap"], atol=0.1)
+  with pytest.raises(ValueError, match="uint8"):
+    detectors.DetectorRunner(report["exports"]["tflite_float32"])(x[:32])
+
+
+def test_detector_resume_equals_uninterrupted(tmp_path, monkeypatch):
+  base = dict(train_steps=4, checkpoint_every=2, real_share=0.0)
+  whole = recipe.train(recipe.DetectorTrainConfig.from_preset(
+      "test", run_dir=str(tmp_path / "a"), **base))
+  part = recipe.DetectorTrainConfig.from_preset("test", run_dir=str(tmp_path / "b"), **base)
+  # The same run stopped after its first checkpoint, as a crash would stop
+  # it (the learning-rate schedule spans train_steps, so it must not change).
+  fit = recipe.common.fit_resumable
+  monkeypatch.setattr(recipe.common, "fit_resumable",
+                      lambda model, run, step, make, end, *a, **k: fit(model, run, step, make,
+                                                                       2, *a, **k))
+  recipe.train(part)
+  monkeypatch.undo()
+  resumed = recipe.train(part)
+  for a, b in zip(whole.get_weights(), resumed.get_weights()):
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_track_command_runs_a_trained_centernet(trained, tmp_path):
+  config, _ = trained
+  from tfsports.data import synthetic
+  clip = synthetic.render_clip(synthetic.SceneConfig(image_size=(96, 128), num_frames=8,
+                                                     camera="broadcast"), seed=3)
+  video = tmp_path / "clip.mp4"
+  video_io.write_video(video, clip["frames"], fps=25)
+  out = tmp_path / "out"
+  proc = test_case.run_command("track", video, f"--out={out}", f"--model={config.run_dir}",
+                               f"--ball={config.run_dir}")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  for name in ("tracks.txt", "tracks.csv", "ball.csv", "annotated.mp4"):
+    assert (out / name).exists(), name
+  test_case.run_command_error_test("track", video, f"--out={out}",
+                                   f"--model={tmp_path / 'missing'}", "--ball=none",
+                                   match="missing")
