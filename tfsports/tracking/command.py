@@ -45,6 +45,9 @@ def define_flags():
                       "'u,v,X,Y;...' (pixels; metres), 4 or more.")
   flags.DEFINE_bool("annotate", True, "Write annotated.mp4.")
   flags.DEFINE_bool("cmc", True, "Compensate camera motion (panning cameras).")
+  flags.DEFINE_string("athletes", None, "Athletes model (a run directory of "
+                      "training/train_athlete.py or its .tflite): appearance in the "
+                      "tracker's cost and jersey numbers in tracks.csv.")
 
 
 def list_presets():
@@ -110,7 +113,7 @@ def track_file(detections_path, out_dir, fps=25.0, preset="default"):
 
 def track_video_file(video, out_dir, detector="centernet", model="tiny", ball="ball",
                      preset="default", pitch_points=None, annotate=True, cmc=True,
-                     progress=sys.stderr):
+                     athletes=None, progress=sys.stderr):
   """The command's video mode as a function; returns `pipeline.track_video`'s
   summary."""
   from tfsports.tracking import detectors
@@ -122,9 +125,15 @@ def track_video_file(video, out_dir, detector="centernet", model="tiny", ball="b
   if ball != "none":
     path, config = resolve_model(ball)
     ball_detector = detectors.CenterNetDetector(path, config, threshold=0.2)
+  features = None
+  if athletes:
+    if os.path.isdir(athletes):
+      athletes = os.path.join(athletes, "export", "tflite", "athlete_float32.tflite")
+    features = pipeline.AthleteFeatures(athletes)
   return pipeline.track_video(
       video, out_dir, make_detector(detector, model), tracker_lib.TrackerConfig.from_preset(preset),
-      ball_detector, cmc=cmc, annotate=annotate, pitch_points=pitch_points, progress=progress)
+      ball_detector, cmc=cmc, annotate=annotate, pitch_points=pitch_points, athletes=features,
+      progress=progress)
 
 
 USAGE = ("usage: tfsports track VIDEO --out=DIR [--detector=centernet|background|mot:FILE] "
@@ -145,7 +154,8 @@ def main(argv):
       print(f"wrote {num_tracks} tracks over {num_frames} frames to {path}")
       return 0
     summary = track_video_file(videos[0], FLAGS.out, FLAGS.detector, FLAGS.model, FLAGS.ball,
-                               FLAGS.preset, FLAGS.pitch_points, FLAGS.annotate, FLAGS.cmc)
+                               FLAGS.preset, FLAGS.pitch_points, FLAGS.annotate, FLAGS.cmc,
+                               FLAGS.athletes)
   except (mot.MOTFormatError, video_io.VideoReadError, FileNotFoundError, ValueError) as e:
     print(f"\nerror: {e}", file=sys.stderr)
     return 2

@@ -108,3 +108,20 @@ def oracle_sequences(real_root):
   return (load_sportsmot(os.path.join(real_root, "tracking", "sportsmot_val"))
           + load_mot_folder(os.path.join(real_root, "trajectories", "trackid3x3_indoor",
                                          "mot")))
+
+
+def synthetic_sequence(camera, index, num_frames=50, image_size=(360, 640), seed=20_000):
+  """A held-back synthetic clip as (frames uint8 [T, H, W, 3], Sequence):
+  ground truth is every person at least 30% visible, with the renderer's
+  track ids."""
+  from tfsports.data import synthetic
+  config = synthetic.SceneConfig(image_size=tuple(image_size), num_frames=num_frames,
+                                 camera=camera, motion_blur=1.0, noise=2.0)
+  clip = synthetic.render_clip(config, seed=seed, index=index)
+  gt = {}
+  for t in range(num_frames):
+    v = clip["visibility"][t] >= 0.3
+    gt[t] = np.concatenate([clip["track_ids"][v, None].astype(np.float32),
+                            clip["boxes"][t][v]], 1)
+  return clip["frames"], Sequence(f"{camera}_{index}", gt, config.fps, num_frames,
+                                  tuple(image_size))

@@ -64,6 +64,51 @@ class CameraMotion:
     return affine
 
 
+class AthleteFeatures:
+  """The athletes model (`tfsports.athletes`) on each player box: its
+  re-identification embedding for the tracker's appearance cost, and its
+  jersey number where it is confident (both digits at least
+  `jersey_confidence`). model: the athletes export's .tflite file."""
+
+  def __init__(self, model, jersey_confidence=0.8, num_threads=2):
+    from ai_edge_litert import interpreter as litert
+    if not os.path.isfile(model):
+      raise FileNotFoundError(f"{model}: no such athletes TFLite model")
+    self.interpreter = litert.Interpreter(model_path=model, num_threads=num_threads)
+    self.fn = self.interpreter.get_signature_runner()
+    self.crop_size = tuple(int(d) for d in self.interpreter.get_input_details()[0]["shape"][1:3])
+    self.jersey_confidence = jersey_confidence
+
+  def __call__(self, frame, boxes):
+    """(embeddings float32 [N, D], jerseys int [N], -1 where unsure)."""
+    crops = [crop_box(frame, b, self.crop_size) for b in boxes]
+    embeddings, jerseys = [], []
+    for crop in crops:
+      out = self.fn(crops=crop[None])
+      embeddings.append(out["embedding"][0])
+      tens, units = _softmax(out["tens"][0]), _softmax(out["units"][0])
+      sure = min(tens.max(), units.max()) >= self.jersey_confidence
+      jerseys.append(int(tens.argmax() * 10 + units.argmax()) if sure else -1)
+    dim = self.interpreter.get_output_details()[0]["shape"][-1]
+    return (np.asarray(embeddings, np.float32).reshape(len(crops), -1) if crops
+            else np.zeros((0, dim), np.float32)), np.asarray(jerseys, int)
+
+
+def _softmax(logits):
+  e = np.exp(logits - logits.max())
+  return e / e.sum()
+
+
+def crop_box(frame, box, size):
+  """The box (x, y, w, h) cut from frame (edge pixels repeated outside it),
+  resized to size (height, width): uint8 [h, w, 3]."""
+  x, y, w, h = box
+  src = np.float32([[x, y], [x + w, y], [x, y + h]])
+  dst = np.float32([[0, 0], [size[1], 0], [0, size[0]]])
+  return cv2.warpAffine(frame, cv2.getAffineTransform(src, dst), (size[1], size[0]),
+                        flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+
+
 def compose(a, b):
   """The affine doing b, then a (both [2, 3])."""
   return (np.vstack([a, [0, 0, 1]]) @ np.vstack([b, [0, 0, 1]]))[:2]
@@ -171,19 +216,23 @@ def _progress(done, total, start, out):
 
 
 def track_frames(frames, detector, fps, config=None, ball_detector=None, cmc=True,
-                 frame_size=None, progress=None, total=None):
+                 athletes=None, progress=None, total=None):
   """The online pass over frames (uint8 [H, W, 3] RGB in order).
+
+  athletes: optionally `AthleteFeatures`, for appearance in the tracker's
+  cost and jersey numbers.
 
   Returns {tracks {frame: float32 [K, 5] (id, x, y, w, h)} after gap
   filling, ball {frame: (x, y, interpolated)}, camera {frame: affine [2, 3]
   from frame 0's pixels to this frame's}, crops {track id: [uint8 crops]}
-  (a few per track, for team colours), num_frames, seconds}.
+  (a few per track, for team colours), jerseys {track id: number} (a
+  majority of confident reads), num_frames, seconds}.
   """
   tracker = tracker_lib.Tracker(config, fps)
   motion = CameraMotion() if cmc else None
   ball_tracker = None
   camera = np.eye(2, 3)
-  out, ball, cameras, crops = {}, {}, {}, {}
+  out, ball, cameras, crops, reads = {}, {}, {}, {}, {}
   start = time.perf_counter()
   t = -1
   for t, frame in enumerate(frames):
@@ -199,7 +248,12 @@ def track_frames(frames, detector, fps, config=None, ball_detector=None, cmc=Tru
     if ball_detector is not None:
       extra = ball_detector(frame)
       balls = np.concatenate([balls, extra[extra[:, 5] == BALL]])
-    ids, boxes = tracker.step(players[:, :4], players[:, 4], step)
+    embeddings = jerseys = None
+    if athletes is not None:
+      embeddings, jerseys = athletes(frame, players[:, :4])
+    ids, boxes = tracker.step(players[:, :4], players[:, 4], step, embeddings)
+    if jerseys is not None and len(ids):
+      _read_jerseys(ids, boxes, players[:, :4], jerseys, reads)
     if len(ids):
       out[t] = np.concatenate([ids[:, None], boxes], 1).astype(np.float32)
       _sample_crops(frame, ids, boxes, t, crops)
@@ -217,7 +271,18 @@ def track_frames(frames, detector, fps, config=None, ball_detector=None, cmc=Tru
   c = tracker.config
   return {"tracks": tracker_lib.interpolate_gaps(out, int(round(c.interpolate_seconds * fps))),
           "ball": fill_ball_gaps(ball, ball_tracker.max_gap if ball_tracker else 1),
-          "camera": cameras, "crops": crops, "num_frames": t + 1, "seconds": seconds}
+          "camera": cameras, "crops": crops, "num_frames": t + 1, "seconds": seconds,
+          "jerseys": {i: max(set(v), key=v.count) for i, v in reads.items()}}
+
+
+def _read_jerseys(ids, boxes, detections, jerseys, reads):
+  # A track's box is its filtered estimate; its detection is the one that
+  # overlaps it most.
+  iou = tracker_lib.iou_matrix(boxes, detections)
+  for i, row in zip(ids.tolist(), iou):
+    j = int(np.argmax(row))
+    if row[j] > 0.5 and jerseys[j] >= 0:
+      reads.setdefault(i, []).append(int(jerseys[j]))
 
 
 CROPS_PER_TRACK = 6
@@ -232,12 +297,9 @@ def _sample_crops(frame, ids, boxes, t, crops):
   for i, (x, y, w, h) in zip(ids.tolist(), boxes):
     if len(crops.get(i, ())) >= CROPS_PER_TRACK or h < 12:
       continue
-    x0, y0 = int(max(x, 0)), int(max(y, 0))
-    x1, y1 = int(min(x + w, width)), int(min(y + h, height))
-    if x1 - x0 < 4 or y1 - y0 < 8:
-      continue
-    crop = cv2.resize(frame[y0:y1, x0:x1], CROP_SIZE[::-1], interpolation=cv2.INTER_AREA)
-    crops.setdefault(i, []).append(crop)
+    if x < 0 or y < 0 or x + w > width or y + h > height:
+      continue          # cut by the frame edge: the torso may be missing
+    crops.setdefault(i, []).append(crop_box(frame, (x, y, w, h), CROP_SIZE))
 
 
 def team_colours(crops):
@@ -257,6 +319,7 @@ def write_outputs(result, out_dir, fps, homography=None, teams=None):
   their paths. Positions in metres where a homography is given (pitch
   x, y of the player's feet: the bottom centre of the box)."""
   teams = teams or {}
+  jerseys = result.get("jerseys", {})
   os.makedirs(out_dir, exist_ok=True)
   paths = {"mot": os.path.join(out_dir, "tracks.txt"),
            "csv": os.path.join(out_dir, "tracks.csv"),
@@ -273,7 +336,7 @@ def write_outputs(result, out_dir, fps, homography=None, teams=None):
                if homography is not None else [("", "")] * len(rows))
       for (i, x, y, bw, bh), (px, py) in zip(rows, pitch):
         w.writerow([t + 1, f"{t / fps:.3f}", int(i), f"{x:.1f}", f"{y:.1f}", f"{bw:.1f}",
-                    f"{bh:.1f}", teams.get(int(i), ""), "",
+                    f"{bh:.1f}", teams.get(int(i), ""), jerseys.get(int(i), ""),
                     f"{px:.2f}" if px != "" else "", f"{py:.2f}" if py != "" else ""])
   os.replace(paths["csv"] + ".partial", paths["csv"])
   with open(paths["ball"] + ".partial", "w", newline="") as f:
@@ -331,7 +394,7 @@ def write_annotated(video_path, result, path, fps, teams, colours, progress=None
 
 
 def track_video(video_path, out_dir, detector, config=None, ball_detector=None, cmc=True,
-                annotate=True, pitch_points=None, progress=sys.stderr):
+                annotate=True, pitch_points=None, athletes=None, progress=sys.stderr):
   """Tracks VIDEO_PATH into OUT_DIR: tracks.txt (MOT), tracks.csv (with
   team, and pitch metres given `pitch_points`), ball.csv and, with
   `annotate`, annotated.mp4. Returns a summary dict. Raises
@@ -339,7 +402,7 @@ def track_video(video_path, out_dir, detector, config=None, ball_detector=None, 
   info = video_io.probe(video_path)
   homography = parse_pitch_points(pitch_points) if pitch_points else None
   result = track_frames(video_io.iter_frames(video_path), detector, info.fps, config,
-                        ball_detector, cmc, progress=progress, total=info.num_frames)
+                        ball_detector, cmc, athletes, progress=progress, total=info.num_frames)
   teams, colours = team_colours(result["crops"])
   paths = write_outputs(result, out_dir, info.fps, homography, teams)
   if annotate:

@@ -30,7 +30,10 @@ from tfsports import config as config_lib
 class TrackerConfig(config_lib.Config):
   """Scores split at `high_score`; detections under `low_score` are
   ignored. `match_iou` / `low_match_iou`: the least IoU of a first- /
-  second-stage match."""
+  second-stage match. With appearance embeddings, the first stage's cost
+  is 1 - IoU plus `appearance_weight` times the cosine distance to the
+  track's embedding (a moving average with `appearance_momentum`); IoU
+  still gates which pairs may match."""
   high_score: float = 0.5
   low_score: float = 0.1
   new_track_score: float = 0.6
@@ -39,6 +42,8 @@ class TrackerConfig(config_lib.Config):
   min_hits: int = 2
   max_lost_seconds: float = 1.0
   interpolate_seconds: float = 0.5
+  appearance_weight: float = 0.5
+  appearance_momentum: float = 0.9
 
   def __post_init__(self):
     if not 0 <= self.low_score <= self.high_score <= 1:
@@ -189,6 +194,7 @@ class Tracker:
     self.ids = np.zeros(0, int)        # 0 while tentative
     self.hits = np.zeros(0, int)
     self.last = np.zeros(0, int)
+    self.embeddings = np.zeros((0, 0))
     self.frame = -1
     self._next_id = 1
 
@@ -200,14 +206,18 @@ class Tracker:
     ids, boxes = self.step(boxes, scores, camera_motion)
     return list(zip(ids.tolist(), boxes))
 
-  def step(self, boxes, scores, camera_motion=None):
-    """As `update`, as arrays: ids int [K] ascending, boxes float [K, 4]."""
+  def step(self, boxes, scores, camera_motion=None, embeddings=None):
+    """As `update`, as arrays: ids int [K] ascending, boxes float [K, 4].
+    embeddings: optionally float [N, D], unit length, one per detection
+    (appearance, e.g. the athletes model's re-identification embedding)."""
     c = self.config
     self.frame += 1
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
     scores = np.asarray(scores, np.float64).reshape(-1)
     if len(boxes) != len(scores):
       raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
+    if embeddings is not None:
+      embeddings = np.asarray(embeddings, np.float64).reshape(len(boxes), -1)
     self.kalman.predict()
     if camera_motion is not None:
       self.kalman.warp(camera_motion)
@@ -215,8 +225,13 @@ class Tracker:
     high = np.flatnonzero(scores >= c.high_score)
     low = np.flatnonzero((scores >= c.low_score) & (scores < c.high_score))
     # Stage 1: high detections against every live track.
-    rows, cols, left_tracks, left_high = match(1 - iou_matrix(predicted, boxes[high]),
-                                               1 - c.match_iou)
+    cost = 1 - iou_matrix(predicted, boxes[high])
+    max_cost = 1 - c.match_iou
+    if embeddings is not None and c.appearance_weight and len(self.embeddings):
+      distance = 1 - self.embeddings @ embeddings[high].T
+      cost = np.where(cost <= max_cost, cost + c.appearance_weight * distance, 1e6)
+      max_cost += 2 * c.appearance_weight
+    rows, cols, left_tracks, left_high = match(cost, max_cost)
     dets = high[cols]
     # Stage 2: low detections against the unmatched tracks tracked last frame.
     recent = left_tracks[self.last[left_tracks] == self.frame - 1]
@@ -224,6 +239,8 @@ class Tracker:
       r2, c2, _, _ = match(1 - iou_matrix(predicted[recent], boxes[low]), 1 - c.low_match_iou)
       rows, dets = np.concatenate([rows, recent[r2]]), np.concatenate([dets, low[c2]])
     self.kalman.update(rows, boxes[dets])
+    if embeddings is not None:
+      self._update_embeddings(rows, embeddings[dets])
     self.hits[rows] = np.where(self.last[rows] == self.frame - 1, self.hits[rows] + 1, 1)
     self.last[rows] = self.frame
     self._confirm(rows[(self.hits[rows] >= c.min_hits) & (self.ids[rows] == 0)])
@@ -233,6 +250,8 @@ class Tracker:
     if not alive.all():
       self.kalman.keep(alive)
       self.ids, self.hits, self.last = self.ids[alive], self.hits[alive], self.last[alive]
+      if len(self.embeddings):
+        self.embeddings = self.embeddings[alive]
     # Birth: unmatched high detections confident enough.
     born = high[left_high]
     born = born[scores[born] >= c.new_track_score]
@@ -242,11 +261,22 @@ class Tracker:
       self.ids = np.concatenate([self.ids, np.zeros(n, int)])
       self.hits = np.concatenate([self.hits, np.ones(n, int)])
       self.last = np.concatenate([self.last, np.full(n, self.frame)])
+      if embeddings is not None:
+        self.embeddings = np.concatenate([self.embeddings.reshape(-1, embeddings.shape[1]),
+                                          embeddings[born]])
       if self.frame == 0 or c.min_hits <= 1:
         self._confirm(np.arange(len(self.ids) - n, len(self.ids)))
     shown = np.flatnonzero((self.last == self.frame) & (self.ids > 0))
     shown = shown[np.argsort(self.ids[shown])]
     return self.ids[shown], self.kalman.boxes[shown]
+
+  def _update_embeddings(self, rows, new):
+    if not len(rows):
+      return
+    m = self.config.appearance_momentum
+    mixed = m * self.embeddings[rows] + (1 - m) * new
+    self.embeddings[rows] = mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True),
+                                               1e-12)
 
   def _confirm(self, rows):
     # Ids are given on confirmation, so clutter that never confirms leaves
