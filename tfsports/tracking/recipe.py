@@ -5,10 +5,14 @@ the real labels there are, evaluation side by side, and export.
     RUN_DIR/export/tflite/detector_{float32,int8}.tflite
     RUN_DIR/export/eval_report.json
 
-Real labels: the TrackNet tennis clip's ball positions, frames 0-139 for
-training; frames 140-275 are held back for the ball report (precision,
-recall and F1 within 5 pixels, TrackNet's criterion). The clip has no
-player labels, so on its frames the player heatmap is ignored.
+Real labels: the ball positions of the TrackNet-format clip in
+../shared/data/real/ball/ (named tennis, its frames show a handball match
+filmed by a panning broadcast camera), frames 0-139 for training; frames
+140-275 are held back for the ball report (precision, recall and F1 within
+5 pixels, TrackNet's criterion). There are no real player labels, so
+players are pseudo-labelled by background subtraction
+(`detectors.BackgroundDetector`) on the static-camera videos in
+PSEUDO_LABELLED; where a class is unlabelled, its heatmap is ignored.
 """
 
 import csv
@@ -37,6 +41,11 @@ TRACKNET_TRAIN = range(0, 140)
 TRACKNET_HELD_BACK = range(140, 276)
 CAMERAS = ("static", "broadcast", "close")
 BALL_DIAMETER = 0.12   # of a player's height: a 22 cm ball next to 1.8 m
+# Static-camera real footage whose players are pseudo-labelled by background
+# subtraction for training; tennis_broadcast_6.mp4 and basketball_gym.mp4
+# stay unseen, for the end-to-end check.
+PSEUDO_LABELLED = ("video/compressed-handball_sideview.mp4", "video/tennis_broadcast_3.mp4",
+                   "video/tennis_broadcast_4.mp4")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,43 +138,100 @@ def window_at(video, t, num_frames):
   return np.concatenate([video[i] for i in idx], -1)
 
 
-def tracknet_examples(config, real_root, seed):
-  """Endless augmented (input, boxes, classes) from TrackNet frames 0-139:
-  random scale 1-1.6, crop and horizontal flip, brightness and contrast."""
-  video, visible, xy = read_tracknet(real_root)
+def pseudo_label(frames, detector=None):
+  """Player boxes on static-camera footage by background subtraction:
+  {frame index: float32 [N, 4] (x, y, w, h)} for the frames past the
+  background model's warm-up. frames: uint8 [T, H, W, 3]."""
+  detector = detector or detectors_lib.BackgroundDetector(min_height=0.04)
+  out = {}
+  for t, frame in enumerate(frames):
+    d = detector(frame)
+    if t >= detector.warmup:
+      out[t] = d[d[:, 4] >= 0.5, :4]
+  return out
+
+
+def _read_small(path, max_height=720):
+  """A video's frames, scaled down to at most max_height rows."""
+  info = video_io.probe(path)
+  scale = min(1.0, max_height / info.height)
+  size = (round(info.height * scale) // 2 * 2, round(info.width * scale) // 2 * 2)
+  return video_io.read_frames(path, size=size if scale < 1 else None), scale
+
+
+def real_sources(config, real_root):
+  """The real labelled frames: [(frames uint8 [T, H, W, 3], {t: (boxes,
+  classes, unlabelled classes)})]: TrackNet frames 0-139 with their ball
+  labels, and with a player class the static-camera videos in
+  PSEUDO_LABELLED with background-subtraction player boxes."""
+  sources = []
+  player = config.classes.index("player") if "player" in config.classes else None
+  ball = config.classes.index("ball") if "ball" in config.classes else None
+  if ball is not None and os.path.isdir(os.path.join(real_root, TRACKNET)):
+    # Its broadcast camera pans, so background subtraction cannot label its
+    # players: their heatmap is ignored there.
+    video, visible, xy = read_tracknet(real_root)
+    video = video[:TRACKNET_TRAIN[-1] + 1]
+    unlabelled = (player,) if player is not None else ()
+    labels = {}
+    for t in TRACKNET_TRAIN:
+      boxes = (np.array([[xy[t, 0] - 5, xy[t, 1] - 5, 10, 10]], np.float32) if visible[t]
+               else np.zeros((0, 4), np.float32))
+      labels[t] = (boxes, [ball] * len(boxes), unlabelled)
+    sources.append((video, labels))
+  if player is not None:
+    for name in PSEUDO_LABELLED:
+      path = os.path.join(real_root, name)
+      if not os.path.exists(path):
+        continue
+      video, _ = _read_small(path)
+      unlabelled = (ball,) if ball is not None else ()
+      labels = {t: (b, [player] * len(b), unlabelled) for t, b in pseudo_label(video).items()}
+      sources.append((video, labels))
+  return sources
+
+
+def real_examples(config, real_root, seed):
+  """Endless augmented (input, boxes, classes, unlabelled classes) from
+  `real_sources`: a random source and frame, scaled so the frame height
+  maps to 1-1.8 input heights, cropped at random, flipped, with brightness
+  and contrast jitter. Returns None without real sources."""
+  sources = real_sources(config, real_root)
+  if not sources:
+    return None
+  return _real_stream(config, sources, seed)
+
+
+def _real_stream(config, sources, seed):
   rng = np.random.default_rng(seed)
   h, w = config.image_size
-  ball = config.classes.index("ball")
-  unlabelled = [config.classes.index("player")] if "player" in config.classes else []
   while True:
-    t = int(rng.choice(TRACKNET_TRAIN))
+    video, labels = sources[int(rng.integers(len(sources)))]
+    t = int(rng.choice(list(labels)))
+    boxes, classes, unlabelled = labels[t]
     window = window_at(video, t, config.num_frames)
     H, W = window.shape[:2]
-    scale = rng.uniform(1.0, 1.6) * min(h / H, w / W)
+    scale = rng.uniform(1.0, 1.8) * h / H
     x0 = rng.uniform(0, max(W * scale - w, 0))
     y0 = rng.uniform(0, max(H * scale - h, 0))
     m = np.array([[scale, 0, -x0], [0, scale, -y0]], np.float32)
-    flip = rng.random() < 0.5
-    if flip:
-      m = np.array([[-1, 0, w - 1], [0, 1, 0]], np.float32) @ np.vstack([m, [0, 0, 1]])
     image = np.concatenate(
         [cv2.warpAffine(window[..., c:c + 3], m, (w, h), flags=cv2.INTER_AREA)
          for c in range(0, window.shape[-1], 3)], -1)
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4) * scale
+    boxes[:, :2] -= (x0, y0)
+    if rng.random() < 0.5:
+      image = image[:, ::-1]
+      boxes[:, 0] = w - boxes[:, 0] - boxes[:, 2]
     image = np.clip(image * rng.uniform(0.8, 1.2) + rng.uniform(-20, 20), 0, 255)
-    boxes, classes = np.zeros((0, 4), np.float32), []
-    if visible[t]:
-      cx, cy = m @ np.array([xy[t, 0], xy[t, 1], 1.0])
-      d = max(2.0, 8 * scale)      # the ball is about 8 px across at 720p
-      boxes = np.array([[cx - d / 2, cy - d / 2, d, d]], np.float32)
-      classes = [ball]
-    yield image.astype(np.uint8), boxes, classes, unlabelled
+    yield np.ascontiguousarray(image.astype(np.uint8)), boxes, classes, unlabelled
 
 
 def make_dataset(model_config, train_config):
   """Batches of (uint8 inputs, {heatmap, size, offset} targets), a
   `real_share` of them from the real labelled frames."""
   synthetic_stream = synthetic_examples(model_config, train_config.seed)
-  real_stream = (tracknet_examples(model_config, train_config.real_root, train_config.seed)
+  real_stream = (real_examples(model_config, train_config.real_root, train_config.seed)
                  if train_config.real_share > 0 else None)
   rng = np.random.default_rng(train_config.seed + 1)
 
