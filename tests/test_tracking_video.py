@@ -74,6 +74,17 @@ def test_ball_tracker_gates_fills_gaps_and_reacquires():
   assert tracker.update(np.array([[900, 50, 0.95], [10, 10, 0.3]])) == (900, 50)
 
 
+def test_pseudo_labels_find_the_moving_players(tmp_path):
+  from tfsports.tracking import recipe
+  from tfsports.tracking import tracker as tracker_lib
+  labels = recipe.pseudo_label(video_io.read_frames(_video(tmp_path)))
+  assert min(labels) == 5                     # after the background model's warm-up
+  for t, boxes in labels.items():
+    truth = np.array(_players(t), np.float32)
+    assert len(boxes) == len(truth)
+    assert tracker_lib.iou_matrix(truth, boxes).max(1).min() > 0.4
+
+
 def test_pitch_points_map_feet_to_metres_through_camera_motion():
   h = pipeline.parse_pitch_points("0,0,0,0; 200,0,20,0; 200,100,20,10; 0,100,0,10")
   np.testing.assert_allclose(pipeline.to_pitch(h, np.eye(2, 3), [(100, 50)]), [[10, 5]],
