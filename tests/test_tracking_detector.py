@@ -108,8 +108,8 @@ def test_detector_recipe_reports_and_exports(trained):
   for scores in report["synthetic"].values():
     assert 0.0 <= scores["player_ap50"] <= 1.0
   if config.real_share:
-    ball = report["real_ball_tracknet_140_275"]
-    assert ball["tp"] + ball["fp"] + ball["fn"] + ball["tn"] == 136
+    for ball in report["real_ball_tracknet_140_275"].values():
+      assert ball["tp"] + ball["fp"] + ball["fn"] + ball["tn"] == 136
   for key in ("tflite_float32", "tflite_int8"):
     test_case.run_tflite_builtin_test(report["exports"][key])
   assert os.path.exists(os.path.join(config.run_dir, "export", "detector_config.json"))

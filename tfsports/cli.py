@@ -3,6 +3,7 @@ r"""The `tfsports` command: one entry point, one subcommand per job.
     tfsports --help
     tfsports upscale IN.mp4 OUT.mp4 [--model=tiny_x4]
     tfsports classify VIDEO --model=RUN_DIR/export/saved_model/classifier/1
+    tfsports track VIDEO --out=DIR [--detector=centernet|background|mot:FILE]
     tfsports track --detections=DETS.txt --fps=25 --out=DIR
     tfsports probe FILE...
     tfsports synth --out=DIR --num_clips=N
@@ -25,7 +26,7 @@ COMMANDS = {
     "classify": ("tfsports.actions.command",
                  "label the actions in a video, window by window"),
     "track": ("tfsports.tracking.command",
-              "track players from a MOT detections file (ByteTrack-style)"),
+              "track players and the ball in a video, or players in a MOT detections file"),
     "probe": ("tfsports.data.probe", "print video metadata as JSON lines"),
     "synth": ("tfsports.data.synthetic.command",
               "write a synthetic sports dataset with full ground truth"),

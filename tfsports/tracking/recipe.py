@@ -349,23 +349,35 @@ def ball_scores(predicted, visible, xy, tolerance=5.0):
 
 
 def evaluate_ball(model, model_config, real_root, threshold=0.3):
-  """Ball precision, recall and F1 on TrackNet frames 140-275 (held back):
-  the best ball peak of each frame above `threshold`, the frames before
-  it fed as the detector would see them streaming."""
+  """Ball precision, recall and F1 on TrackNet frames 140-275 (held back),
+  the frames before them fed as the detector would see them streaming:
+  "detector" scores the best ball peak of each frame above `threshold`;
+  "tracked" the ball track `tfsports track` keeps from every peak (gating,
+  at most one ball, short gaps interpolated)."""
+  from tfsports.tracking import pipeline
   video, visible, xy = read_tracknet(real_root)
   held = list(TRACKNET_HELD_BACK)
   visible, xy = visible[held], xy[held]
-  detector = detectors_lib.CenterNetDetector(model, model_config, threshold=threshold)
+  detector = detectors_lib.CenterNetDetector(model, model_config, threshold=0.05)
   ball = detector_lib.CLASSES.index("ball")
-  start = TRACKNET_HELD_BACK[0] - (model_config.num_frames - 1)
-  predicted = []
+  start = max(TRACKNET_HELD_BACK[0] - (model_config.num_frames - 1), 0)
+  tracker = pipeline.BallTracker(30.0, video.shape[2])
+  best, tracked = [], {}
   for t in range(start, TRACKNET_HELD_BACK[-1] + 1):
     d = detector(video[t])
     if t < TRACKNET_HELD_BACK[0]:
       continue
     d = d[d[:, 5] == ball]
-    predicted.append(d[0, :2] + d[0, 2:4] / 2 if len(d) else (np.nan, np.nan))
-  return ball_scores(np.asarray(predicted, np.float64), visible, xy)
+    best.append(d[0, :2] + d[0, 2:4] / 2 if len(d) and d[0, 4] >= threshold
+                else (np.nan, np.nan))
+    found = tracker.update(np.stack([d[:, 0] + d[:, 2] / 2, d[:, 1] + d[:, 3] / 2, d[:, 4]], 1))
+    if found is not None:
+      tracked[t - TRACKNET_HELD_BACK[0]] = found
+  filled = pipeline.fill_ball_gaps(tracked, tracker.max_gap)
+  track = np.array([filled[i][:2] if i in filled else (np.nan, np.nan)
+                    for i in range(len(held))], np.float64)
+  return {"detector": ball_scores(np.asarray(best, np.float64), visible, xy),
+          "tracked": ball_scores(track, visible, xy)}
 
 
 def export(model, model_config, export_dir, representative):
