@@ -162,3 +162,14 @@ def test_track_command_runs_a_trained_centernet(trained, tmp_path):
   test_case.run_command_error_test("track", video, f"--out={out}",
                                    f"--model={tmp_path / 'missing'}", "--ball=none",
                                    match="missing")
+
+
+def test_panoramas_run_in_overlapping_tiles():
+  assert detectors.tile_columns((720, 1280), (288, 512)) == ([0], 1280)
+  starts, width = detectors.tile_columns((1080, 6243), (288, 512))
+  assert width == 1920 and starts[0] == 0 and starts[-1] + width == 6243
+  assert all(b - a <= 0.9 * width for a, b in zip(starts, starts[1:]))
+  rows = np.array([[100, 100, 20, 50, 0.9, 0], [102, 101, 20, 50, 0.6, 0],
+                   [100, 100, 20, 50, 0.5, 1], [400, 100, 20, 50, 0.7, 0]], np.float32)
+  kept = detectors.suppress_duplicates(rows)
+  np.testing.assert_array_equal(kept[:, 4], np.float32([0.9, 0.7, 0.5]))

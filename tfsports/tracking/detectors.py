@@ -70,9 +70,38 @@ class DetectorRunner:
     return {k: np.asarray(out[k])[0].astype(np.float32) for k in ("heatmap", "size", "offset")}
 
 
+def tile_columns(frame_size, model_size, overlap=0.1):
+  """Left edges and width of the full-height tiles that cover a frame wider
+  than the model's aspect ratio (a panorama) with at least `overlap` of a
+  tile shared between neighbours; one tile for ordinary frames."""
+  height, width = frame_size
+  tile = min(width, round(height * model_size[1] / model_size[0]))
+  if width <= tile * 1.3:
+    return [0], width
+  n = int(np.ceil((width - tile * overlap) / (tile * (1 - overlap))))
+  return [round(x) for x in np.linspace(0, width - tile, n)], tile
+
+
+def suppress_duplicates(rows, iou=0.5):
+  """Keeps the best of boxes of one class overlapping by more than `iou`
+  (where tiles overlap). rows: [N, 6] as detectors return."""
+  if len(rows) < 2:
+    return rows
+  keep = []
+  for k in np.unique(rows[:, 5]):
+    idx = np.flatnonzero(rows[:, 5] == k)
+    picked = cv2.dnn.NMSBoxes(rows[idx, :4].tolist(), rows[idx, 4].tolist(), 0.0, iou)
+    keep += idx[np.asarray(picked, int).reshape(-1)].tolist()
+  out = rows[sorted(keep)]
+  return out[np.argsort(-out[:, 4])]
+
+
 class CenterNetDetector:
   """The CenterNet model on each frame; with `num_frames` > 1 (the ball
   preset) on the newest frames, the first repeated until there are enough.
+  A frame much wider than the model (a panorama) runs in overlapping
+  full-height tiles of the model's aspect ratio, so players are not
+  squeezed sideways.
 
   threshold: the least heatmap peak reported; low peaks are kept for the
   tracker's second stage, so keep this under its `low_score`.
@@ -87,14 +116,22 @@ class CenterNetDetector:
                        f"{expected}")
     self.threshold = threshold
     self.classes = [detector_lib.CLASSES.index(c) for c in config.classes]
-    self.window = []
+    self.windows = {}
 
   def __call__(self, frame):
     h, w = self.config.image_size
-    small = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-    self.window = (self.window or [small] * self.config.num_frames)[1:] + [small]
-    x = np.concatenate(self.window, axis=-1) if len(self.window) > 1 else small
-    out = detector_lib.decode(self.runner(x), self.config, frame.shape[:2], self.threshold)
+    starts, width = tile_columns(frame.shape[:2], (h, w))
+    rows = []
+    for x0 in starts:
+      small = cv2.resize(frame[:, x0:x0 + width], (w, h), interpolation=cv2.INTER_AREA)
+      window = self.windows.get(x0) or [small] * self.config.num_frames
+      self.windows[x0] = window = window[1:] + [small]
+      x = np.concatenate(window, axis=-1) if len(window) > 1 else small
+      out = detector_lib.decode(self.runner(x), self.config, (frame.shape[0], width),
+                                self.threshold)
+      out[:, 0] += x0
+      rows.append(out)
+    out = rows[0] if len(rows) == 1 else suppress_duplicates(np.concatenate(rows))
     out[:, 5] = np.asarray(self.classes, np.float32)[out[:, 5].astype(int)]
     return out
 
