@@ -48,7 +48,7 @@ def main(argv):
     folder = os.path.dirname(path)
     exports = {"TFLite float32": path,
                "TFLite int8": os.path.join(folder, "detector_int8.tflite"),
-               "SavedModel": os.path.join(folder, "saved_model")}
+               "SavedModel": os.path.join(folder, "saved_model", "detector", "1")}
     for name, model in exports.items():
       if not os.path.exists(model):
         continue
