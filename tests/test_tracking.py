@@ -207,3 +207,20 @@ def test_perturbed_oracle_protocol_rates_and_seed():
   assert np.quantile(dets[true & ~low, 4], 0.005) >= 0.6
   # The jitter is about 5% of the box size.
   assert 0.8 < best[true].mean() < 0.9
+
+
+def test_appearance_keeps_identities_when_overlapping_players_swap():
+  a, b = np.array([1.0, 0.0]), np.array([-1.0, 0.0])
+  def run(with_appearance):
+    tracker = tracker_lib.Tracker(fps=25)
+    frames = [([100, 110], [a, b])] * 3 + [([110, 100], [a, b])] * 3   # they swap places
+    seen = []
+    for xs, embeddings in frames:
+      boxes = np.array([[x, 50, 30, 80] for x in xs], float)
+      ids, tracked = tracker.step(boxes, [0.9, 0.9], None,
+                                  np.array(embeddings) if with_appearance else None)
+      seen.append({i: float(box[0]) for i, box in zip(ids.tolist(), tracked)})
+    return seen
+  with_app, without = run(True), run(False)
+  assert with_app[-1][1] > with_app[-1][2]       # id 1 (embedding a) followed a to x=110
+  assert without[-1][1] < without[-1][2]         # IoU alone kept id 1 at x=100
