@@ -13,7 +13,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app
 from absl import flags
-import numpy as np
 
 from tfsports.data import video_io
 from tfsports.tracking import command as track_command
