@@ -155,3 +155,21 @@ def test_track_video_command_mot_detector_and_bad_inputs(tmp_path):
                                    "--pitch_points=1,2,3,4", "--ball=none",
                                    "--detector=background", match="4 point pairs")
   assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
+
+
+def test_track_video_with_the_athletes_model(tmp_path):
+  from tfsports.athletes import recipe as athletes
+  run = tmp_path / "athletes"
+  athletes.train_athlete(athletes.AthleteTrainConfig.from_preset("test", run_dir=str(run)))
+  video = _video(tmp_path)
+  out = tmp_path / "out"
+  proc = test_case.run_command("track", video, f"--out={out}", "--detector=background",
+                               "--ball=none", f"--athletes={run}", "--noannotate")
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  rows = _read_csv(out / "tracks.csv")
+  assert len({r["track_id"] for r in rows}) == 2
+  # An untrained model reads no number confidently; a read is two digits.
+  assert all(r["jersey"] == "" or 0 <= int(r["jersey"]) <= 99 for r in rows)
+  test_case.run_command_error_test("track", video, f"--out={out}", "--detector=background",
+                                   "--ball=none", f"--athletes={tmp_path / 'none.tflite'}",
+                                   match="none.tflite")

@@ -217,7 +217,9 @@ class Tracker:
     if len(boxes) != len(scores):
       raise ValueError(f"{len(boxes)} boxes but {len(scores)} scores")
     if embeddings is not None:
-      embeddings = np.asarray(embeddings, np.float64).reshape(len(boxes), -1)
+      embeddings = np.asarray(embeddings, np.float64)
+      if embeddings.ndim != 2 or len(embeddings) != len(boxes):
+        raise ValueError(f"{len(boxes)} boxes but embeddings of shape {embeddings.shape}")
     self.kalman.predict()
     if camera_motion is not None:
       self.kalman.warp(camera_motion)
