@@ -108,8 +108,10 @@ def test_detector_recipe_reports_and_exports(trained):
   for scores in report["synthetic"].values():
     assert 0.0 <= scores["player_ap50"] <= 1.0
   if config.real_share:
-    for ball in report["real_ball_tracknet_140_275"].values():
-      assert ball["tp"] + ball["fp"] + ball["fn"] + ball["tn"] == 136
+    ball = report["real_ball_tracknet_140_275"]
+    assert 0.05 <= ball["threshold"] < 0.95
+    for key in ("detector", "tracked"):
+      assert ball[key]["tp"] + ball[key]["fp"] + ball[key]["fn"] + ball[key]["tn"] == 136
   for key in ("tflite_float32", "tflite_int8"):
     test_case.run_tflite_builtin_test(report["exports"][key])
   assert os.path.exists(os.path.join(config.run_dir, "export", "detector_config.json"))
@@ -173,3 +175,18 @@ def test_panoramas_run_in_overlapping_tiles():
                    [100, 100, 20, 50, 0.5, 1], [400, 100, 20, 50, 0.7, 0]], np.float32)
   kept = detectors.suppress_duplicates(rows)
   np.testing.assert_array_equal(kept[:, 4], np.float32([0.9, 0.7, 0.5]))
+
+
+@pytest.mark.skipif(not os.path.isdir(SHARED), reason="needs ../shared/data/real")
+def test_bundled_detectors_track_real_footage(tmp_path):
+  from tfsports.tracking import command as track_command
+  assert {"tiny", "ball"} <= set(track_command.list_presets())
+  frames = video_io.read_frames(os.path.join(SHARED, "video", "basketball_gym.mp4"))[:30]
+  video = tmp_path / "gym.mp4"
+  video_io.write_video(video, frames, fps=30)
+  out = tmp_path / "out"
+  proc = test_case.run_command("track", video, f"--out={out}")      # every default
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert video_io.read_frames(out / "annotated.mp4").shape == (30, 240, 426, 3)
+  with open(out / "tracks.csv") as f:
+    assert f.readline().startswith("frame,time_s,track_id,x,y,w,h,team,jersey")

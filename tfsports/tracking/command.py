@@ -35,7 +35,8 @@ def define_flags():
   flags.DEFINE_float("fps", 25.0, "Frame rate of the detections file (sets how long a "
                      "lost track is kept).")
   flags.DEFINE_string("out", None, "Output directory.")
-  flags.DEFINE_string("preset", "default", "Tracker preset.")
+  flags.DEFINE_string("preset", None, "Tracker preset (default: `centernet` with the CenterNet "
+                      "detector, `default` otherwise).")
   flags.DEFINE_string("detector", "centernet",
                       "centernet, background (static camera) or mot:FILE.")
   flags.DEFINE_string("model", "tiny", "CenterNet model: a bundled preset, a run directory, "
@@ -93,12 +94,12 @@ def make_detector(spec, model):
   raise ValueError(f"unknown detector {spec!r}: centernet, background or mot:FILE")
 
 
-def track_file(detections_path, out_dir, fps=25.0, preset="default"):
+def track_file(detections_path, out_dir, fps=25.0, preset=None):
   """Tracks a MOT detections file into OUT_DIR/tracks.txt; returns
   (path, number of tracks, number of frames)."""
   from tfsports.data import mot
   from tfsports.tracking import tracker as tracker_lib
-  config = tracker_lib.TrackerConfig.from_preset(preset)
+  config = tracker_lib.TrackerConfig.from_preset(preset or "default")
   rows = mot.read_mot(detections_path, with_score=True)
   detections = {t: r[:, 1:] for t, r in rows.items()}
   tracks = tracker_lib.track_detections(detections, config=config, fps=fps)
@@ -112,7 +113,7 @@ def track_file(detections_path, out_dir, fps=25.0, preset="default"):
 
 
 def track_video_file(video, out_dir, detector="centernet", model="tiny", ball="ball",
-                     preset="default", pitch_points=None, annotate=True, cmc=True,
+                     preset=None, pitch_points=None, annotate=True, cmc=True,
                      athletes=None, progress=sys.stderr):
   """The command's video mode as a function; returns `pipeline.track_video`'s
   summary."""
@@ -131,7 +132,9 @@ def track_video_file(video, out_dir, detector="centernet", model="tiny", ball="b
       athletes = os.path.join(athletes, "export", "tflite", "athlete_float32.tflite")
     features = pipeline.AthleteFeatures(athletes)
   return pipeline.track_video(
-      video, out_dir, make_detector(detector, model), tracker_lib.TrackerConfig.from_preset(preset),
+      video, out_dir, make_detector(detector, model),
+      tracker_lib.TrackerConfig.from_preset(preset or ("centernet" if detector == "centernet"
+                                                       else "default")),
       ball_detector, cmc=cmc, annotate=annotate, pitch_points=pitch_points, athletes=features,
       progress=progress)
 

@@ -348,36 +348,47 @@ def ball_scores(predicted, visible, xy, tolerance=5.0):
           "tp": tp, "fp": fp, "fn": fn, "tn": tn}
 
 
-def evaluate_ball(model, model_config, real_root, threshold=0.3):
-  """Ball precision, recall and F1 on TrackNet frames 140-275 (held back),
-  the frames before them fed as the detector would see them streaming:
-  "detector" scores the best ball peak of each frame above `threshold`;
-  "tracked" the ball track `tfsports track` keeps from every peak (gating,
-  at most one ball, short gaps interpolated)."""
+def evaluate_ball(model, model_config, real_root):
+  """Ball precision, recall and F1 on TrackNet frames 140-275 (held back).
+
+  The detector streams through the whole clip, as `tfsports track` would.
+  The score threshold is the one with the best F1 on the training frames
+  0-139 (never chosen on the held-back ones). "detector" scores the best
+  ball peak of each frame above it; "tracked" the ball track `tfsports
+  track` keeps from the peaks (gating, at most one ball, short gaps
+  interpolated), started by peaks above the threshold.
+  """
   from tfsports.tracking import pipeline
   video, visible, xy = read_tracknet(real_root)
-  held = list(TRACKNET_HELD_BACK)
-  visible, xy = visible[held], xy[held]
-  detector = detectors_lib.CenterNetDetector(model, model_config, threshold=0.05)
+  detector = detectors_lib.CenterNetDetector(model, model_config, threshold=0.02)
   ball = detector_lib.CLASSES.index("ball")
-  start = max(TRACKNET_HELD_BACK[0] - (model_config.num_frames - 1), 0)
-  tracker = pipeline.BallTracker(30.0, video.shape[2])
-  best, tracked = [], {}
-  for t in range(start, TRACKNET_HELD_BACK[-1] + 1):
-    d = detector(video[t])
-    if t < TRACKNET_HELD_BACK[0]:
-      continue
+  peaks = []
+  for frame in video:
+    d = detector(frame)
     d = d[d[:, 5] == ball]
-    best.append(d[0, :2] + d[0, 2:4] / 2 if len(d) and d[0, 4] >= threshold
-                else (np.nan, np.nan))
-    found = tracker.update(np.stack([d[:, 0] + d[:, 2] / 2, d[:, 1] + d[:, 3] / 2, d[:, 4]], 1))
+    peaks.append(np.stack([d[:, 0] + d[:, 2] / 2, d[:, 1] + d[:, 3] / 2, d[:, 4]], 1))
+
+  def best_peaks(frames, threshold):
+    return np.array([peaks[t][0, :2] if len(peaks[t]) and peaks[t][0, 2] >= threshold
+                     else (np.nan, np.nan) for t in frames], np.float64)
+
+  train, held = list(TRACKNET_TRAIN), list(TRACKNET_HELD_BACK)
+  grid = np.round(np.arange(0.05, 0.95, 0.025), 3)
+  fits = [ball_scores(best_peaks(train, g), visible[train], xy[train])["f1"] for g in grid]
+  threshold = float(grid[int(np.argmax(fits))])
+  tracker = pipeline.BallTracker(30.0, video.shape[2], pipeline.BallConfig(
+      min_score=threshold / 2, acquire_score=threshold))
+  tracked = {}
+  for t in range(len(video)):
+    found = tracker.update(peaks[t])
     if found is not None:
-      tracked[t - TRACKNET_HELD_BACK[0]] = found
+      tracked[t] = found
   filled = pipeline.fill_ball_gaps(tracked, tracker.max_gap)
-  track = np.array([filled[i][:2] if i in filled else (np.nan, np.nan)
-                    for i in range(len(held))], np.float64)
-  return {"detector": ball_scores(np.asarray(best, np.float64), visible, xy),
-          "tracked": ball_scores(track, visible, xy)}
+  track = np.array([filled[t][:2] if t in filled else (np.nan, np.nan) for t in held],
+                   np.float64)
+  return {"threshold": threshold, "train_f1": float(max(fits)),
+          "detector": ball_scores(best_peaks(held, threshold), visible[held], xy[held]),
+          "tracked": ball_scores(track, visible[held], xy[held])}
 
 
 def export(model, model_config, export_dir, representative):
