@@ -1,0 +1,1 @@
+"""Trajectory forecasting and gap filling (issue 10): so far the data layer."""
