@@ -161,6 +161,12 @@ def test_track_video_with_the_athletes_model(tmp_path):
   from tfsports.athletes import recipe as athletes
   run = tmp_path / "athletes"
   athletes.train_athlete(athletes.AthleteTrainConfig.from_preset("test", run_dir=str(run)))
+  features = pipeline.AthleteFeatures(str(run / "export" / "tflite" / "athlete_float32.tflite"))
+  frame = video_io.read_frames(_video(tmp_path))[10]
+  embeddings, jerseys = features(frame, np.array([[25, 10, 12, 30], [0, 0, 2, 3]], float))
+  assert embeddings.shape == (2, features.embedding_dim) and jerseys.shape == (2,)
+  assert np.linalg.norm(embeddings[0]) == pytest.approx(1, abs=1e-4)   # re-ID embedding
+  assert not embeddings[1].any() and jerseys[1] == -1                 # too small to crop
   video = _video(tmp_path)
   out = tmp_path / "out"
   proc = test_case.run_command("track", video, f"--out={out}", "--detector=background",

@@ -23,7 +23,7 @@ def player_crops(clip, crop_size=(48, 24), min_height=24, min_visibility=0.7):
       x, y, bw, bh = clip["boxes"][t, i]
       if bh < min_height or clip["visibility"][t, i] < min_visibility:
         continue
-      crop = _crop(frames[t], x, y, bw, bh, crop_size)
+      crop = crop_box(frames[t], x, y, bw, bh, crop_size)
       if crop is None:
         continue
       out["crops"].append(crop)
@@ -39,8 +39,10 @@ def player_crops(clip, crop_size=(48, 24), min_height=24, min_visibility=0.7):
           **{k: np.asarray(out[k], np.int32) for k in ("team", "kit", "jersey", "track_id", "frame")}}
 
 
-def _crop(frame, x, y, bw, bh, crop_size):
-  """One box of a frame resized to crop_size, or None if it is too small."""
+def crop_box(frame, x, y, bw, bh, crop_size):
+  """One box of a frame (clipped to it) resized to crop_size (height,
+  width): uint8 [h, w, 3], or None if it is too small. The athletes model
+  trains on these crops, so everything that feeds it crops this way."""
   H, W = frame.shape[:2]
   x0, y0 = int(max(0, np.floor(x))), int(max(0, np.floor(y)))
   x1, y1 = int(min(W, np.ceil(x + bw))), int(min(H, np.ceil(y + bh)))
@@ -69,7 +71,7 @@ def crops_from_video(video, boxes, crop_size=(48, 24), min_height=24, every=1):
     if t % every or t not in boxes:
       continue
     for track, x, y, bw, bh in boxes[t]:
-      crop = _crop(frame, x, y, bw, bh, crop_size) if bh >= min_height else None
+      crop = crop_box(frame, x, y, bw, bh, crop_size) if bh >= min_height else None
       if crop is not None:
         out["crops"].append(crop)
         out["track_id"].append(int(track))

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from tfsports.athletes import teams as teams_lib
+from tfsports.data import crops as crops_lib
 from tfsports.data import mot
 from tfsports.data import video_io
 from tfsports.tracking import tracker as tracker_lib
@@ -78,35 +79,33 @@ class AthleteFeatures:
     self.fn = self.interpreter.get_signature_runner()
     self.crop_size = tuple(int(d) for d in self.interpreter.get_input_details()[0]["shape"][1:3])
     self.jersey_confidence = jersey_confidence
+    blank = np.zeros((1,) + self.crop_size + (3,), np.uint8)
+    self.embedding_dim = self.fn(crops=blank)["embedding"].shape[-1]
 
   def __call__(self, frame, boxes):
-    """(embeddings float32 [N, D], jerseys int [N], -1 where unsure)."""
-    crops = [crop_box(frame, b, self.crop_size) for b in boxes]
+    """(embeddings float32 [N, D], jerseys int [N], -1 where unsure). A box
+    too small to crop gets a zero embedding (equally far from every track)
+    and no jersey."""
+    dim = self.embedding_dim
     embeddings, jerseys = [], []
-    for crop in crops:
+    for box in boxes:
+      crop = crops_lib.crop_box(frame, *box, self.crop_size)
+      if crop is None:
+        embeddings.append(np.zeros(dim, np.float32))
+        jerseys.append(-1)
+        continue
       out = self.fn(crops=crop[None])
       embeddings.append(out["embedding"][0])
       tens, units = _softmax(out["tens"][0]), _softmax(out["units"][0])
       sure = min(tens.max(), units.max()) >= self.jersey_confidence
       jerseys.append(int(tens.argmax() * 10 + units.argmax()) if sure else -1)
-    dim = self.interpreter.get_output_details()[0]["shape"][-1]
-    return (np.asarray(embeddings, np.float32).reshape(len(crops), -1) if crops
-            else np.zeros((0, dim), np.float32)), np.asarray(jerseys, int)
+    return (np.asarray(embeddings, np.float32).reshape(len(boxes), dim),
+            np.asarray(jerseys, int))
 
 
 def _softmax(logits):
   e = np.exp(logits - logits.max())
   return e / e.sum()
-
-
-def crop_box(frame, box, size):
-  """The box (x, y, w, h) cut from frame (edge pixels repeated outside it),
-  resized to size (height, width): uint8 [h, w, 3]."""
-  x, y, w, h = box
-  src = np.float32([[x, y], [x + w, y], [x, y + h]])
-  dst = np.float32([[0, 0], [size[1], 0], [0, size[0]]])
-  return cv2.warpAffine(frame, cv2.getAffineTransform(src, dst), (size[1], size[0]),
-                        flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
 
 
 def compose(a, b):
@@ -299,7 +298,9 @@ def _sample_crops(frame, ids, boxes, t, crops):
       continue
     if x < 0 or y < 0 or x + w > width or y + h > height:
       continue          # cut by the frame edge: the torso may be missing
-    crops.setdefault(i, []).append(crop_box(frame, (x, y, w, h), CROP_SIZE))
+    crop = crops_lib.crop_box(frame, x, y, w, h, CROP_SIZE)
+    if crop is not None:
+      crops.setdefault(i, []).append(crop)
 
 
 def team_colours(crops):
