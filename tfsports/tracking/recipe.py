@@ -89,12 +89,11 @@ def clip_labels(clip, t, config):
   """Boxes [N, 4] and class indices [N] of frame t of a rendered clip:
   people at least 30% visible, and the ball where it is visible."""
   boxes, classes = [], []
+  v = clip["visibility"][t] >= 0.3
   if "player" in config.classes:
-    v = clip["visibility"][t] >= 0.3
     boxes.append(clip["boxes"][t][v])
     classes += [config.classes.index("player")] * int(v.sum())
   if "ball" in config.classes and clip["ball_visible"][t]:
-    v = clip["visibility"][t] >= 0.3
     height = np.median(clip["boxes"][t][v, 3]) if v.any() else 20.0
     d = max(2.0, BALL_DIAMETER * height)
     x, y = clip["ball_pixels"][t]
