@@ -140,7 +140,8 @@ def list_videos(root):
   sorted class names; videos directly in `root` get label -1.
   """
   if not os.path.isdir(root):
-    raise FileNotFoundError(f"{root}: not a directory of videos")
+    reason = "not a directory of videos" if os.path.exists(root) else "no such file or directory"
+    raise FileNotFoundError(f"{root}: {reason}")
   class_names = sorted(d for d in os.listdir(root)
                        if os.path.isdir(os.path.join(root, d)))
   paths, labels = [], []
