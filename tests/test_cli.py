@@ -39,5 +39,7 @@ def test_each_subcommand_refuses_bad_input(bad_video, tmp_path):
   test_case.run_command_error_test("classify", bad_video, "--model=/nonexistent/m.tflite")
   test_case.run_command_error_test("synth")
   test_case.run_command_error_test("tfrecord", f"--source={tmp_path}/none",
-                                   f"--out={tmp_path}/x", match="not a directory")
+                                   f"--out={tmp_path}/x", match="none: no such file or directory")
+  test_case.run_command_error_test("tfrecord", f"--source={bad_video}",
+                                   f"--out={tmp_path}/x", match="not a directory of videos")
   assert not (tmp_path / "out.mp4").exists()
