@@ -5,6 +5,7 @@ r"""The `tfsports` command: one entry point, one subcommand per job.
     tfsports classify VIDEO --model=RUN_DIR/export/saved_model/classifier/1
     tfsports track VIDEO --out=DIR [--detector=centernet|background|mot:FILE]
     tfsports track --detections=DETS.txt --fps=25 --out=DIR
+    tfsports forecast TRACKS.csv --out=DIR [--horizon=4] [--samples=20] [--fill]
     tfsports probe FILE...
     tfsports synth --out=DIR --num_clips=N
     tfsports tfrecord --source=DIR --out=PREFIX
@@ -27,6 +28,8 @@ COMMANDS = {
                  "label the actions in a video, window by window"),
     "track": ("tfsports.tracking.command",
               "track players and the ball in a video, or players in a MOT detections file"),
+    "forecast": ("tfsports.forecast.command",
+                 "sample players' futures, or fill gaps in their tracks"),
     "probe": ("tfsports.data.probe", "print video metadata as JSON lines"),
     "synth": ("tfsports.data.synthetic.command",
               "write a synthetic sports dataset with full ground truth"),
