@@ -13,7 +13,8 @@ TWO_CPUS = ["/cpu:0", "/cpu:1"]
 
 def _networks(gan):
   return [m for m in (gan.generator, gan.discriminator,
-                      getattr(gan, "temporal_discriminator", None)) if m is not None]
+                      getattr(gan, "temporal_discriminator", None),
+                      getattr(gan, "group_discriminator", None)) if m is not None]
 
 
 def _run(build, batch, strategy, init=None, steps=2):

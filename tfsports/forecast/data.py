@@ -305,7 +305,7 @@ def read_scenes(path):
   with open(path, errors="replace") as f:
     head = f.readline()
   columns = set(head.strip().split(","))
-  if {"frame", "time_s", "track_id"} <= columns:
+  if {"frame", "time_s"} <= columns:
     return [read_tracks_csv(path)]
   if {"frame_id", "track_id", "x_ft", "y_ft"} <= columns:
     return read_hockey(path)

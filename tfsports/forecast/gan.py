@@ -2,7 +2,9 @@
 
 Batches are dicts: paths float32 [B, A, T, 2] metres (whole windows),
 known float32 [B, A, T] (the task: what the generator is given), team
-int32 [B, A]. Padding agents have no known frame.
+int32 [B, A], noise float32 [B, num_samples + 1, A, noise_dim]. Padding
+agents have no known frame. The noise comes with the batch, seeded by the
+step, so a resumed run and a run on more replicas draw the same samples.
 
 The generator loss is Social GAN's variety loss (the best of
 `num_samples` futures per scene, by the mean displacement over the unknown
@@ -46,18 +48,20 @@ class TrajectoryGAN(gan_lib.GAN):
     super().compile(d_optimizer, g_optimizer, d_loss_fn, g_loss_fn, d_steps, **kwargs)
     self.adversarial_weight = adversarial_weight
 
-  def _sample(self, data, copies, training):
-    """copies x B samples [copies, B, A, T, 2]."""
+  def _sample(self, data, copies, offset, training):
+    """copies x B samples [copies, B, A, T, 2], from the batch's noise
+    `offset` to `offset + copies`."""
     batch = tf.shape(data["paths"])[0]
     tile = lambda x: tf.tile(x, [copies] + [1] * (len(x.shape) - 1))
-    noise = tf.random.normal(tf.concat([[copies * batch], self.noise_shape], 0))
+    noise = tf.transpose(data["noise"][:, offset:offset + copies], (1, 0, 2, 3))
+    noise = tf.reshape(noise, tf.concat([[copies * batch], self.noise_shape], 0))
     out = self.generator({"paths": tile(data["paths"]), "known": tile(data["known"]),
                           "team": tile(data["team"]), "noise": noise}, training=training)
     return tf.reshape(tf.cast(out, tf.float32),
                       tf.concat([[copies, batch], tf.shape(data["paths"])[1:]], 0))
 
   def generate(self, data, training):
-    return self._sample(data, 1, training)[0]
+    return self._sample(data, 1, self.num_samples, training)[0]
 
   def _present(self, data):
     return tf.cast(tf.reduce_max(data["known"], -1) > 0.5, tf.float32)     # [B, A]
@@ -83,7 +87,7 @@ class TrajectoryGAN(gan_lib.GAN):
     return loop.average_loss(agent + group), {"d_agent_loss": agent, "d_group_loss": group}
 
   def generator_loss(self, data):
-    samples = self._sample(data, self.num_samples, training=True)     # [K, B, A, T, 2]
+    samples = self._sample(data, self.num_samples, 0, training=True)     # [K, B, A, T, 2]
     unknown = (1.0 - data["known"]) * self._present(data)[..., None]  # [B, A, T]
     dist = tf.norm(samples - data["paths"][None] + 1e-9, axis=-1)    # [K, B, A, T]
     variety = tf.reduce_min(_masked_mean(dist, unknown[None], (2, 3)), axis=0)

@@ -188,7 +188,7 @@ def gap_mask(present, num_frames, lengths, rng):
 def make_batch(pools, config, step):
   """The batch of `step` (seeded by it, so a resumed run sees the same
   stream): {paths float32 [B, A, T, 2], known float32 [B, A, T], team int32
-  [B, A]}."""
+  [B, A], noise float32 [B, num_samples + 1, A, noise_dim]}."""
   m = config.model_config
   rng = np.random.default_rng([config.seed, step, 0xF0])
   weights = np.array([w for _, w in pools])
@@ -208,7 +208,10 @@ def make_batch(pools, config, step):
       known = forecast_mask(present, m.num_frames, m.num_observed)
     for k, v in (("paths", paths), ("known", known), ("team", teams)):
       batch[k].append(v)
-  return {k: np.stack(v) for k, v in batch.items()}
+  batch = {k: np.stack(v) for k, v in batch.items()}
+  batch["noise"] = rng.standard_normal(
+      (config.batch_size, config.num_samples + 1, m.max_agents, m.noise_dim)).astype(np.float32)
+  return batch
 
 
 def make_dataset(pools, config, begin, strategy):
@@ -224,7 +227,9 @@ def make_dataset(pools, config, begin, strategy):
   ds = tf.data.Dataset.from_generator(gen, output_signature={
       "paths": tf.TensorSpec((b, a, t, 2), tf.float32),
       "known": tf.TensorSpec((b, a, t), tf.float32),
-      "team": tf.TensorSpec((b, a), tf.int32)}).prefetch(2)
+      "team": tf.TensorSpec((b, a), tf.int32),
+      "noise": tf.TensorSpec((b, config.num_samples + 1, a, m.noise_dim), tf.float32)}
+  ).prefetch(2)
   return strategy.experimental_distribute_dataset(ds)
 
 
