@@ -244,18 +244,12 @@ def apply_normalise_block(inputs, config, name, whole=False):
   features hold the whole path where a generator's hold the baseline."""
   paths, known, team = inputs["paths"], inputs["known"], inputs["team"]
   baseline = BaselinePath(name=f"{name}_baseline")(paths, known)
-  if whole:
-    # The frame still comes from the known part alone, as the generator's.
-    frame = SceneFrame(name=f"{name}_frame")(baseline, known, team)
-    to_frame = ToSceneFrame(config.scale_m, name=f"{name}_to_frame")
-    features = AgentFeatures(name=f"{name}_features")(
-        to_frame(paths, frame), to_frame(paths, frame), known, team)
-    present, mask = AgentPresence(name=f"{name}_presence")(known)
-    return baseline, frame, features, present, mask
+  # The frame comes from the known part alone, for a critic too.
   frame = SceneFrame(name=f"{name}_frame")(baseline, known, team)
   to_frame = ToSceneFrame(config.scale_m, name=f"{name}_to_frame")
+  shown = paths if whole else baseline
   features = AgentFeatures(name=f"{name}_features")(
-      to_frame(paths, frame), to_frame(baseline, frame), known, team)
+      to_frame(paths, frame), to_frame(shown, frame), known, team)
   present, mask = AgentPresence(name=f"{name}_presence")(known)
   return baseline, frame, features, present, mask
 
