@@ -35,6 +35,7 @@ def assert_gan_steps_like_one_replica(build, batch, atol=1e-5):
   _, _, two = _run(build, batch, tf.distribute.MirroredStrategy(
       TWO_CPUS, cross_device_ops=tf.distribute.ReductionToOneDevice()), init)
   for k, (before, after) in enumerate(zip(init, one)):
+    assert all(np.isfinite(w).all() for w in after), f"network {k} has NaN/Inf weights"
     moved = max(float(np.abs(a - b).max()) for a, b in zip(before, after))
     assert moved > 1e-5, f"network {k} did not train"
   for a_net, b_net in zip(one, two):

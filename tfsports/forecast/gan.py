@@ -89,7 +89,8 @@ class TrajectoryGAN(gan_lib.GAN):
   def generator_loss(self, data):
     samples = self._sample(data, self.num_samples, 0, training=True)     # [K, B, A, T, 2]
     unknown = (1.0 - data["known"]) * self._present(data)[..., None]  # [B, A, T]
-    dist = tf.norm(samples - data["paths"][None] + 1e-9, axis=-1)    # [K, B, A, T]
+    # Known frames are exact (zero distance): keep the root's gradient finite.
+    dist = tf.sqrt(tf.reduce_sum(tf.square(samples - data["paths"][None]), -1) + 1e-12)
     variety = tf.reduce_min(_masked_mean(dist, unknown[None], (2, 3)), axis=0)
     per_example = variety
     g_adv = tf.zeros_like(variety)

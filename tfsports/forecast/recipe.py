@@ -255,6 +255,14 @@ def build_trainer(config):
   return trainer
 
 
+def run_directory(trainer, run_dir):
+  """The run directory's checkpoints of every network and optimizer."""
+  return loop.RunDirectory(run_dir, generator=trainer.generator,
+                           agent_discriminator=trainer.agent_discriminator,
+                           group_discriminator=trainer.group_discriminator,
+                           g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+
+
 def train(config, scenes=None):
   """Trains (or resumes) in config.run_dir; returns (trainer, status)."""
   config_lib.prepare_run_dir(config.run_dir, config)
@@ -264,10 +272,7 @@ def train(config, scenes=None):
   strategy = loop.make_strategy(config.strategy)
   with strategy.scope():
     trainer = build_trainer(config)
-  run = loop.RunDirectory(config.run_dir, generator=trainer.generator,
-                          agent_discriminator=trainer.agent_discriminator,
-                          group_discriminator=trainer.group_discriminator,
-                          g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+  run = run_directory(trainer, config.run_dir)
   run.restore()
   step_var = loop.inner_optimizer(trainer.g_optimizer).iterations
   start = int(step_var.numpy())
@@ -441,6 +446,18 @@ def evaluate_and_export(trainer, config, scenes):
   with open(os.path.join(export_dir, "report.md"), "w") as f:
     f.write(markdown(report))
   return report
+
+
+def export_run(run_dir, data=None):
+  """Restores a run's latest checkpoint with its own config.json, then
+  re-evaluates and re-exports it (onto `data` if given). Returns the report."""
+  config = config_lib.read_run_config(run_dir, ForecastTrainConfig)
+  config = dataclasses.replace(config, run_dir=run_dir, **({"data": data} if data else {}))
+  trainer = build_trainer(config)
+  run = run_directory(trainer, run_dir)
+  if run.restore() is None:
+    raise FileNotFoundError(f"{run_dir}: no checkpoint to export")
+  return evaluate_and_export(trainer, config, load_scenes(config.data, config.model_config.fps))
 
 
 def train_forecast(config):
