@@ -6,9 +6,11 @@ int32 [B, A], noise float32 [B, num_samples + 1, A, noise_dim]. Padding
 agents have no known frame. The noise comes with the batch, seeded by the
 step, so a resumed run and a run on more replicas draw the same samples.
 
-The generator loss is Social GAN's variety loss (the best of
-`num_samples` futures per scene, by the mean displacement over the unknown
-frames of all agents together, so the best sample is a joint one) plus the
+The generator loss is Social GAN's variety loss, the best of `num_samples`
+futures, taken two ways and mixed by `agent_variety_weight`: per scene (by
+the mean displacement over the unknown frames of all agents together, so
+the best sample is a joint one) and per agent (each agent's best, which
+keeps every agent's samples spread out in a crowded scene). Plus the
 adversarial loss of two critics: one judges each agent's path, the other
 the group's.
 """
@@ -28,8 +30,9 @@ class TrajectoryGAN(gan_lib.GAN):
              "d_group_loss")
 
   def __init__(self, generator, agent_discriminator, group_discriminator, num_samples=8,
-               **kwargs):
+               agent_variety_weight=0.5, **kwargs):
     super().__init__(generator, agent_discriminator, **kwargs)
+    self.agent_variety_weight = agent_variety_weight
     self.group_discriminator = group_discriminator
     self.num_samples = num_samples
     self.noise_shape = tuple(generator.input["noise"].shape[1:])
@@ -91,7 +94,11 @@ class TrajectoryGAN(gan_lib.GAN):
     unknown = (1.0 - data["known"]) * self._present(data)[..., None]  # [B, A, T]
     # Known frames are exact (zero distance): keep the root's gradient finite.
     dist = tf.sqrt(tf.reduce_sum(tf.square(samples - data["paths"][None]), -1) + 1e-12)
-    variety = tf.reduce_min(_masked_mean(dist, unknown[None], (2, 3)), axis=0)
+    joint = tf.reduce_min(_masked_mean(dist, unknown[None], (2, 3)), axis=0)          # [B]
+    per_agent = tf.reduce_min(_masked_mean(dist, unknown[None], 3), axis=0)         # [B, A]
+    has_unknown = tf.cast(tf.reduce_max(unknown, -1) > 0, tf.float32)
+    w = self.agent_variety_weight
+    variety = (1 - w) * joint + w * _masked_mean(per_agent, has_unknown, 1)
     per_example = variety
     g_adv = tf.zeros_like(variety)
     if self.train_discriminator:

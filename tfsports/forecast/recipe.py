@@ -57,8 +57,9 @@ class ForecastTrainConfig(config_lib.Config):
   run_dir: str = "runs/forecast_tiny"
   strategy: str = "default"
   train_steps: int = 6000
-  batch_size: int = 32
-  num_samples: int = 8                 # k of the variety loss
+  batch_size: int = 16
+  num_samples: int = 20                # k of the variety loss
+  agent_variety_weight: float = 0.5    # its per-agent share (the rest per scene)
   eval_samples: int = 20               # K of minADE_K and of the export
   gap_fraction: float = 0.4            # batches' share of gap-filling tasks
   synthetic_scenes: int = 400
@@ -83,7 +84,7 @@ class ForecastTrainConfig(config_lib.Config):
 TRAIN_PRESETS = config_lib.register_presets(ForecastTrainConfig, {
     "tiny": ForecastTrainConfig(),
     "base": ForecastTrainConfig(preset="base", run_dir="runs/forecast_base", train_steps=20000,
-                                batch_size=64, num_samples=20, synthetic_scenes=2000),
+                                batch_size=64, synthetic_scenes=2000),
     "test": ForecastTrainConfig(preset="test", run_dir="runs/forecast_test", train_steps=4,
                                 batch_size=4, num_samples=2, eval_samples=3,
                                 synthetic_scenes=4, checkpoint_every=2, eval_stride=15),
@@ -244,7 +245,8 @@ def build_trainer(config):
   trainer = gan_lib.TrajectoryGAN(model_lib.build_trajectory_generator(m),
                                   model_lib.build_agent_discriminator(m),
                                   model_lib.build_group_discriminator(m),
-                                  num_samples=config.num_samples)
+                                  num_samples=config.num_samples,
+                                  agent_variety_weight=config.agent_variety_weight)
   d_loss_fn, g_loss_fn = losses_lib.ADVERSARIAL[config.gan_loss]
   trainer.compile(
       d_optimizer=loop.make_optimizer(config.d_learning_rate, beta_1=0.5),
