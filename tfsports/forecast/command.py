@@ -11,7 +11,8 @@ end at --at (default: its end), at 5 Hz.
 
 Writes DIR/observed.csv and DIR/futures.csv (scene, sample, agent_id, team,
 time_s, x_m, y_m) and DIR/forecast_<scene>.png, a pitch with the observed
-paths and the fan of sampled futures. With --fill: DIR/filled.csv (scene,
+paths, the fan of sampled futures and, where the file goes on past --at,
+what really happened. With --fill: DIR/filled.csv (scene,
 agent_id, team, time_s, x_m, y_m, filled) at 5 Hz, every gap of up to 3 s
 filled with the mean of the model's samples, and DIR/filled_<scene>.png.
 """
@@ -94,9 +95,12 @@ def forecast_scenes(scenes, runner, out_dir, horizon, num_samples, at=None, seed
           for t in range(steps):
             wf.writerow([scene.name, k, scene.agent_ids[a], int(scene.team[a]),
                          f"{(end + 1 + t) / c.fps:.2f}", *(f"{v:.3f}" for v in futures[k, i, t])])
-      image = plot.draw_forecast(observed, mask, futures, scene.team[agents], scene.pitch,
-                                 f"{scene.name}: observed 2 s (thick), {len(futures)} sampled "
-                                 f"{horizon:g}-s futures (thin)")
+      after = slice(end + 1, end + 1 + steps)
+      truth, truth_mask = scene.xy[agents, after], scene.valid[agents, after]
+      image = plot.draw_forecast(
+          observed, mask, futures, scene.team[agents], scene.pitch,
+          f"{scene.name}: observed 2 s (thick), {len(futures)} sampled {horizon:g}-s futures "
+          "(thin)" + (", what happened (white)" if truth_mask.any() else ""), truth, truth_mask)
       cv2.imwrite(os.path.join(out_dir, f"forecast_{scene.name}.png"), image)
       done[scene.name] = len(agents)
   if not done:

@@ -38,10 +38,12 @@ class PitchCanvas:
                   cv2.LINE_AA)
 
 
-def draw_forecast(observed, observed_mask, futures, team, pitch=None, title=""):
+def draw_forecast(observed, observed_mask, futures, team, pitch=None, title="", truth=None,
+                  truth_mask=None):
   """observed float [A, To, 2], observed_mask bool [A, To], futures float
   [K, A, H, 2] (the first future frame follows the last observed one), team
-  [A] -> BGR uint8 image."""
+  [A] -> BGR uint8 image. truth float [A, H, 2] with truth_mask bool
+  [A, H]: what really happened, drawn in white where known."""
   observed, futures = np.asarray(observed), np.asarray(futures)
   canvas = PitchCanvas(pitch, np.concatenate([observed[observed_mask], futures.reshape(-1, 2)]))
   fan = canvas.image.copy()
@@ -51,6 +53,10 @@ def draw_forecast(observed, observed_mask, futures, team, pitch=None, title=""):
     for k in range(len(futures)):
       canvas.polyline(np.concatenate([start, futures[k, a]]), colour, 1, image=fan)
   cv2.addWeighted(fan, 0.55, canvas.image, 0.45, 0, dst=canvas.image)
+  for a in range(len(observed) if truth is not None else 0):
+    path = np.concatenate([observed[a][observed_mask[a]][-1:], truth[a][truth_mask[a]]])
+    if len(path) > 1:
+      canvas.polyline(path, (255, 255, 255), 1)
   for a in range(len(observed)):
     colour = TEAM_COLOURS.get(int(team[a]), TEAM_COLOURS[-1])
     path = observed[a][observed_mask[a]]
