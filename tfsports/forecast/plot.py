@@ -1,6 +1,7 @@
 """Pitch drawings of observed paths and sampled futures (OpenCV, no
-matplotlib): the pitch outline, each agent's observed path thick in its
-team's colour, the sampled futures thin and translucent around it."""
+matplotlib): the pitch outline (no other markings: they differ by sport),
+each agent's observed path thick in its team's colour, the sampled futures
+thin and translucent around it."""
 
 import cv2
 import numpy as np
@@ -25,8 +26,6 @@ class PitchCanvas:
     if pitch is not None:
       cv2.rectangle(self.image, self.px((0, 0)), self.px(pitch), (230, 230, 230), 2,
                     cv2.LINE_AA)
-      cv2.line(self.image, self.px((pitch[0] / 2, 0)), self.px((pitch[0] / 2, pitch[1])),
-               (230, 230, 230), 1, cv2.LINE_AA)
 
   def px(self, point):
     p = (np.asarray(point, np.float64) - self.lo) * self.scale + self.margin
