@@ -5,7 +5,7 @@ import pytest
 from tests import test_case
 from tfsports import cli
 
-SUBCOMMANDS = ("upscale", "classify", "track", "forecast", "probe", "synth", "tfrecord")
+SUBCOMMANDS = ("upscale", "classify", "track", "forecast", "generate", "probe", "synth", "tfrecord")
 
 
 def test_help_lists_every_subcommand():

@@ -6,6 +6,7 @@ r"""The `tfsports` command: one entry point, one subcommand per job.
     tfsports track VIDEO --out=DIR [--detector=centernet|background|mot:FILE]
     tfsports track --detections=DETS.txt --fps=25 --out=DIR
     tfsports forecast TRACKS.csv --out=DIR [--horizon=4] [--samples=20] [--fill]
+    tfsports generate --model=RUN_DIR --class=shooting --num=32 --out=DIR
     tfsports probe FILE...
     tfsports synth --out=DIR --num_clips=N
     tfsports tfrecord --source=DIR --out=PREFIX
@@ -30,6 +31,8 @@ COMMANDS = {
               "track players and the ball in a video, or players in a MOT detections file"),
     "forecast": ("tfsports.forecast.command",
                  "sample players' futures, or fill gaps in their tracks"),
+    "generate": ("tfsports.augment.command",
+                 "write labelled clips from a trained video GAN, class per folder"),
     "probe": ("tfsports.data.probe", "print video metadata as JSON lines"),
     "synth": ("tfsports.data.synthetic.command",
               "write a synthetic sports dataset with full ground truth"),

@@ -170,7 +170,7 @@ def scene_config(config, camera):
 
 def folder_split(config):
   """(train, eval) lists of (path, label) of a class-per-folder run."""
-  paths, labels, _ = sources.list_videos(config.data)
+  paths, labels = sources.labelled_videos(config.data)
   if config.eval_data:
     return list(zip(paths, labels)), eval_files(config)
   train, held = sources.split_by_file(paths, labels, config.eval_fraction)

@@ -160,6 +160,15 @@ def list_videos(root):
   return paths, labels, class_names
 
 
+def labelled_videos(root):
+  """(paths, labels) of the videos in the class folders of `root`; files
+  lying in `root` itself (previews, such as `tfsports generate`'s GIF
+  grids) are not part of a class-per-folder dataset."""
+  paths, labels, _ = list_videos(root)
+  keep = [i for i, label in enumerate(labels) if label >= 0]
+  return [paths[i] for i in keep], [labels[i] for i in keep]
+
+
 def natural_key(path):
   """Sort key that orders clip_2 before clip_10."""
   parts = re.split(r"(\d+)", os.path.basename(os.fspath(path)))

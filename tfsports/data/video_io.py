@@ -6,6 +6,7 @@ file and the reason; nothing here returns a silently short result.
 
 import collections
 import dataclasses
+import fractions
 import os
 import tempfile
 
@@ -387,6 +388,30 @@ class VideoWriter:
     else:
       self.abort()
     return False
+
+
+def write_gif(path, frames, fps=8.0):
+  """Writes uint8 [H, W, 3] frames as a looping GIF (FFmpeg's gif encoder,
+  3-3-2 colour: a preview, not a master); returns the frame count. The
+  file appears only when complete."""
+  frames = [np.asarray(f, np.uint8) for f in frames]
+  if not frames:
+    raise ValueError(f"{path}: no frames to write")
+  tmp = f"{os.fspath(path)}.part.gif"
+  container = av.open(tmp, "w")
+  try:
+    stream = container.add_stream("gif", rate=fractions.Fraction(fps).limit_denominator(1000))
+    stream.height, stream.width = frames[0].shape[:2]
+    stream.pix_fmt = "rgb8"
+    for frame in frames:
+      for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+        container.mux(packet)
+    for packet in stream.encode():
+      container.mux(packet)
+  finally:
+    container.close()
+  os.replace(tmp, path)
+  return len(frames)
 
 
 def write_video(path, frames, fps=25.0, crf=18, lossless=False):
