@@ -150,9 +150,34 @@ def test_generate_command_writes_clips_the_classifier_trains_on(trained, tmp_pat
   assert video_io.probe(paths[0]).num_frames == 4
   assert (out / "down_grid.gif").stat().st_size > 0
   from tfsports.actions import recipe as classifier_recipe
-  report = classifier_recipe.train_classifier(classifier_recipe.ClassifierTrainConfig.from_preset(
-      "test", data=str(out), run_dir=str(tmp_path / "cls"), image_size=(16, 16), num_frames=4,
-      eval_fraction=0.34))
+  cls = classifier_recipe.ClassifierTrainConfig.from_preset("test", image_size=(16, 16),
+                                                           num_frames=4)
+  report = classifier_recipe.train_classifier(dataclasses.replace(
+      cls, data=str(out), run_dir=str(tmp_path / "cls"), eval_fraction=0.34))
   assert report["eval"]["num_clips"] == 2
+  # Mixed into real data: generated clips join the training part only, at a
+  # set share of each batch; a second stage starts from the first's weights.
+  mixed = classifier_recipe.resolve(dataclasses.replace(
+      cls, data=f"{config.data},generated:{out}", generated_fraction=0.5, max_per_class=2,
+      run_dir=str(tmp_path / "mixed")))
+  train, held = classifier_recipe.folder_split(mixed)
+  assert len(train) == 4 and len(held) == 2
+  assert len(classifier_recipe.generated_files(mixed)) == 6
+  classifier_recipe.train_classifier(mixed)
+  # (0 steps: the second stage's start is the first stage's end.)
+  second = dataclasses.replace(mixed, data=config.data, generated_fraction=0.0, train_steps=0,
+                               init_from=mixed.run_dir, run_dir=str(tmp_path / "stage2"))
+  model, _, _ = classifier_recipe.train(classifier_recipe.resolve(second))
+  _, first, _, _ = classifier_recipe.load_run(mixed.run_dir)
+  for a, b in zip(model.get_weights(), first.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  with pytest.raises(FileNotFoundError, match="no such data directory"):
+    classifier_recipe.resolve(dataclasses.replace(
+        cls, data=f"{config.data},generated:{tmp_path / 'none'}"))
+  os.makedirs(tmp_path / "odd" / "dunk")
+  video_io.write_video(tmp_path / "odd" / "dunk" / "a.mp4", np.zeros((4, 16, 16, 3), np.uint8))
+  with pytest.raises(ValueError, match="dunk"):
+    classifier_recipe.generated_files(classifier_recipe.resolve(dataclasses.replace(
+        cls, data=f"{config.data},generated:{tmp_path / 'odd'}")))
   test_case.run_command_error_test("generate", f"--model={config.run_dir}", "--class=dunk",
                                    f"--out={out}", match="unknown class 'dunk'; known: down, right")

@@ -11,7 +11,13 @@
 
 `data` is "synthetic" (the renderer's five actions) or a class-per-folder
 directory of videos (DIR/<class>/*.mp4, as UCF101): the folder names are the
-class names and set `num_classes`. Held-back evaluation uses `eval_data`
+class names and set `num_classes`. `DIR,generated:GEN_DIR[,generated:...]`
+adds generated clips (`tfsports generate`'s class-per-folder output, class
+folders matched by name) to the training part only: they are never held
+back, and `generated_fraction` sets their share of each batch (0: as many as
+their count gives). `max_per_class` keeps the first N real training files of
+each class (the few-labels regime); `init_from` starts from another run's
+weights (a second, real-only stage after a mixed one). Held-back evaluation uses `eval_data`
 (another class-per-folder directory with the same classes) or, without it, a
 file-level split of `data` (`sources.split_by_file`): no window of a
 held-back file is trained on.
@@ -58,6 +64,9 @@ class ClassifierTrainConfig(config_lib.Config):
   data: str = "synthetic"
   eval_data: str = ""
   eval_fraction: float = 0.25
+  generated_fraction: float = 0.0
+  max_per_class: int = 0
+  init_from: str = ""
   class_names: tuple = ()
   fps: float = 0.0
   num_frames: int = 0
@@ -102,6 +111,37 @@ TRAIN_PRESETS = {
 config_lib.register_presets(ClassifierTrainConfig, TRAIN_PRESETS)
 
 
+GENERATED = "generated:"
+
+
+def data_parts(data):
+  """(the real folder, [generated folders]) of a class-per-folder `data`."""
+  parts = [p for p in str(data).split(",") if p]
+  real = [p for p in parts if not p.startswith(GENERATED)]
+  generated = [p[len(GENERATED):] for p in parts if p.startswith(GENERATED)]
+  if len(real) != 1:
+    raise ValueError(f"{data}: give one real class-per-folder directory (and any number of "
+                     f"{GENERATED}DIR), got {len(real)} real ones")
+  for folder in [real[0]] + generated:
+    if not os.path.isdir(folder):
+      raise FileNotFoundError(f"{folder}: no such data directory")
+  return real[0], generated
+
+
+def generated_files(config):
+  """[(path, label)] of the generated folders, labels by the run's class names."""
+  out = []
+  for folder in data_parts(config.data)[1]:
+    paths, labels, names = sources.list_videos(folder)
+    unknown = sorted(set(names) - set(config.class_names))
+    if unknown:
+      raise ValueError(f"{folder}: class folders {unknown} are not among the real data's "
+                       f"{list(config.class_names)}")
+    out += [(p, list(config.class_names).index(names[l])) for p, l in zip(paths, labels)
+            if l >= 0]
+  return out
+
+
 def is_synthetic(data):
   return data in ("synthetic", "", None)
 
@@ -130,7 +170,7 @@ def resolve(config):
     names = tuple(config.class_names)
     fps = config.fps
   else:
-    paths, _, names = sources.list_videos(config.data)
+    paths, _, names = sources.list_videos(data_parts(config.data)[0])
     if not names:
       raise ValueError(f"{config.data}: no class folders; a class-per-folder dataset "
                        f"is DIR/<class name>/<video files>")
@@ -170,11 +210,18 @@ def scene_config(config, camera):
 
 def folder_split(config):
   """(train, eval) lists of (path, label) of a class-per-folder run."""
-  paths, labels = sources.labelled_videos(config.data)
+  paths, labels = sources.labelled_videos(data_parts(config.data)[0])
   if config.eval_data:
-    return list(zip(paths, labels)), eval_files(config)
-  train, held = sources.split_by_file(paths, labels, config.eval_fraction)
-  return ([(paths[i], labels[i]) for i in train], [(paths[i], labels[i]) for i in held])
+    train, held = list(zip(paths, labels)), eval_files(config)
+  else:
+    t, h = sources.split_by_file(paths, labels, config.eval_fraction)
+    train, held = [(paths[i], labels[i]) for i in t], [(paths[i], labels[i]) for i in h]
+  if config.max_per_class:
+    # The first files of each class in natural (recording) order.
+    train = sorted(train, key=lambda pl: (pl[1], sources.natural_key(pl[0])))
+    train = [pl for k, pl in enumerate(train)
+             if sum(1 for q in train[:k] if q[1] == pl[1]) < config.max_per_class]
+  return train, held
 
 
 def eval_files(config):
@@ -209,10 +256,20 @@ def train_dataset(config, input_context=None, skip=0):
                                           input_context=input_context)
     return ds.skip(skip)
   train, _ = folder_split(config)
-  paths, labels = zip(*train)
-  clips = pipelines.labelled_clips(paths, labels, config.num_frames, config.image_size,
-                                   config.fps, seed=config.seed, input_context=input_context,
-                                   stabilize=config.stabilize, denoise=config.denoise)
+  generated = generated_files(config)
+  if config.generated_fraction and generated:
+    parts = [pipelines.labelled_clips(*zip(*files), config.num_frames, config.image_size,
+                                      config.fps, seed=config.seed + k,
+                                      input_context=input_context, stabilize=config.stabilize,
+                                      denoise=config.denoise)
+             for k, files in enumerate((train, generated))]
+    clips = tf.data.Dataset.sample_from_datasets(
+        parts, [1 - config.generated_fraction, config.generated_fraction], seed=config.seed)
+  else:
+    paths, labels = zip(*(train + generated))
+    clips = pipelines.labelled_clips(paths, labels, config.num_frames, config.image_size,
+                                     config.fps, seed=config.seed, input_context=input_context,
+                                     stabilize=config.stabilize, denoise=config.denoise)
   batch = input_context.get_per_replica_batch_size(config.batch_size) \
       if input_context else config.batch_size
   return clips.batch(batch, drop_remainder=True).skip(skip).prefetch(tf.data.AUTOTUNE)
@@ -245,7 +302,7 @@ def eval_set(config):
       continue
     windows.append(sources.clip_windows(frames, config.num_frames))
     labels.append(label)
-    names.append(os.path.relpath(path, config.eval_data or config.data))
+    names.append(os.path.relpath(path, config.eval_data or data_parts(config.data)[0]))
   return windows, np.array(labels, np.int64), names
 
 
@@ -275,7 +332,12 @@ def train(config):
     model, parts = build(config)
   run = loop.RunDirectory(config.run_dir, config.keep_checkpoints, model=model,
                           optimizer=model.optimizer)
-  run.restore()
+  if not run.restore() and config.init_from:
+    init = loop.RunDirectory(config.init_from, model=model)
+    if not init.manager.latest_checkpoint:
+      raise FileNotFoundError(f"{config.init_from}: no checkpoint to start from")
+    # The weights only: the optimizer and its step start afresh.
+    init.checkpoint.restore(init.manager.latest_checkpoint).expect_partial()
   step_var = model.optimizer.iterations
   loop.fit_resumable(
       model, run, step_var,
