@@ -13,7 +13,6 @@ from tests import test_case
 from tests.conftest import SHARED
 from tests.test_gan import assert_gan_steps_like_one_replica
 from tfsports.forecast import data
-from tfsports.forecast import export
 from tfsports.forecast import model
 from tfsports.forecast import recipe
 

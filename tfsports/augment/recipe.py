@@ -40,6 +40,7 @@ class AugmentTrainConfig(config_lib.Config):
   preset: str = "tiny"
   data: str = BASKETBALL
   eval_fraction: float = 0.25
+  max_per_class: int = 0               # train on the first N files per class only
   class_names: tuple = ()
   fps: float = 0.0
   run_dir: str = "runs/augment_tiny"
@@ -98,9 +99,11 @@ def resolve(config):
 
 def split(config):
   """(train, held back) lists of (path, label), split by file."""
-  paths, labels = sources.labelled_videos(config.data)
-  train, held = sources.split_by_file(paths, labels, config.eval_fraction)
-  return [(paths[i], labels[i]) for i in train], [(paths[i], labels[i]) for i in held]
+  from tfsports.actions import recipe as classifier_recipe
+  # The classifier's own split (and few-labels cut), so both see the same files.
+  return classifier_recipe.folder_split(classifier_recipe.ClassifierTrainConfig(
+      data=config.data, eval_fraction=config.eval_fraction,
+      max_per_class=config.max_per_class))
 
 
 def make_dataset(config, begin, strategy):
@@ -256,7 +259,7 @@ def evaluate(runner, config, classifier_run, seed=10_000):
     logits, f = features.predict(clips, batch_size=16, verbose=0)
     return np.asarray(logits), np.asarray(f)
 
-  (lt, ft), (lh, fh), (lg, fg) = feats(real_train), feats(real_held), feats(generated)
+  (_, ft), (lh, fh), (lg, fg) = feats(real_train), feats(real_held), feats(generated)
   kid_g, kid_g_sd = distribution.kernel_distance(fg, fh)
   kid_r, kid_r_sd = distribution.kernel_distance(ft, fh)
   return {

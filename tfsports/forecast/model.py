@@ -169,7 +169,7 @@ class AgentFeatures(keras.layers.Layer):
   team one-hot (-1, 0, 1)."""
 
   def call(self, paths, baseline, known, team):
-    num_agents, num_frames = known.shape[1], known.shape[2]
+    num_agents = known.shape[1]
     k = ops.expand_dims(known, -1)
     steps = (baseline[:, :, 1:] - baseline[:, :, :-1]) * 10.0
     parts = [paths * k, baseline, steps]
