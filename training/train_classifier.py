@@ -21,8 +21,14 @@ from tfsports.actions import recipe  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("preset", "tiny", recipe.ClassifierTrainConfig.preset_names(), "Preset.")
 flags.DEFINE_string("run_dir", None, "Run directory (default: the preset's).")
-flags.DEFINE_string("data", None, "'synthetic', a class-per-folder video directory, or "
+flags.DEFINE_string("data", None, "'synthetic', a class-per-folder video directory (with "
+                    "generated:DIR parts to mix in generated clips, comma-separated), or "
                     "TFRecord shards (with --class_names, --fps and --eval_data).")
+flags.DEFINE_float("generated_fraction", None, "Share of each batch from the generated:DIR "
+                   "parts of --data (default: as their count gives).")
+flags.DEFINE_integer("max_per_class", None, "Keep only the first N real training files of "
+                     "each class.")
+flags.DEFINE_string("init_from", None, "Start from another run's weights (a second stage).")
 flags.DEFINE_list("class_names", None, "Class names in label order (TFRecord data only).")
 flags.DEFINE_string("eval_data", None, "Held-back class-per-folder directory "
                     "(default: a file-level split of --data).")
@@ -43,7 +49,8 @@ def main(argv):
   del argv
   changes = {k: getattr(FLAGS, k) for k in (
       "run_dir", "data", "eval_data", "eval_fraction", "fps", "num_frames", "train_steps",
-      "batch_size", "stabilize", "denoise", "strategy", "seed")
+      "batch_size", "stabilize", "denoise", "strategy", "seed", "generated_fraction",
+      "max_per_class", "init_from")
       if getattr(FLAGS, k) is not None}
   if FLAGS.class_names:
     changes["class_names"] = tuple(FLAGS.class_names)
