@@ -12,7 +12,6 @@ int32 [1] -> uint8 [1, T, H, W, 3], builtin ops only. model_info.json holds
 the class names, the frame rate and the dataset's clip length.
 """
 
-import json
 import os
 
 import keras
@@ -20,10 +19,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfsports import layers
+from tfsports.serving import exports as exports_lib
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 
-MODEL_INFO = "model_info.json"
 NAME = "generator"
 
 
@@ -67,25 +66,7 @@ def export(generator, config, export_dir, clip_frames):
       export_dir, file_name="generator_{variant}.tflite")
   info = {"class_names": list(config.class_names), "fps": config.fps,
           "clip_frames": int(clip_frames), "model_config": m.to_dict()}
-  with open(os.path.join(export_dir, MODEL_INFO), "w") as f:
-    json.dump(info, f, indent=2)
-  generator.save(os.path.join(export_dir, "generator.keras"))
-  return {"saved_model": saved, **{f"tflite_{v}": p for v, p in tfl.items()},
-          "keras": os.path.join(export_dir, "generator.keras")}
-
-
-def _find(path):
-  if os.path.isdir(os.path.join(path, "export")):
-    path = os.path.join(path, "export")
-  if path.endswith(".tflite") and os.path.isfile(path):
-    return "tflite", path, os.path.join(os.path.dirname(path), MODEL_INFO)
-  if os.path.isfile(os.path.join(path, "saved_model.pb")):
-    export_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.normpath(path))))
-    return "saved_model", path, os.path.join(export_dir, MODEL_INFO)
-  if os.path.isfile(os.path.join(path, MODEL_INFO)):
-    return "saved_model", os.path.join(path, "saved_model", NAME, "1"), os.path.join(
-        path, MODEL_INFO)
-  raise FileNotFoundError(f"{path}: not a generator run, export, SavedModel or .tflite")
+  return exports_lib.finish_export(export_dir, generator, info, saved, tfl, "generator.keras")
 
 
 class GeneratorRunner:
@@ -93,11 +74,8 @@ class GeneratorRunner:
   uint8 [N, T, H, W, 3]; runner.class_names, fps, clip_frames."""
 
   def __init__(self, path, num_threads=2):
-    self.kind, self.path, info_path = _find(path)
-    if not os.path.isfile(info_path):
-      raise FileNotFoundError(f"{info_path}: missing; the export is incomplete")
-    with open(info_path) as f:
-      info = json.load(f)
+    self.kind, self.path, info_path = exports_lib.find_export(path, NAME, "generator_float32.tflite")
+    info = exports_lib.read_model_info(info_path)
     self.class_names = info["class_names"]
     self.fps = info["fps"]
     self.clip_frames = info["clip_frames"]

@@ -51,6 +51,19 @@ def build_generator(config):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class GlobalSum(keras.layers.Layer):
+  """[B, ..., C] -> [B, C], summed over every axis between (BigGAN's and
+  DVD-GAN's pooling: with spectrally normalised layers a mean shrinks the
+  logits so much that the critics barely moved off zero)."""
+
+  def call(self, x):
+    return ops.sum(x, axis=tuple(range(1, len(x.shape) - 1)))
+
+  def compute_output_shape(self, shape):
+    return (shape[0], shape[-1])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class Projection(keras.layers.Layer):
   """(features [B, C], label embedding [B, C], logit [B, 1]) -> logit +
   <features, embedding> [B, 1]: the projection discriminator's class term
@@ -87,7 +100,7 @@ def build_spatial_discriminator(config):
   x = frames
   for i, f in enumerate(config.disc_filters):
     x = apply_sn_conv_block(x, f, f"down{i}")
-  x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+  x = GlobalSum(name="pool")(x)
   out = apply_projection_head(x, label, config, "head")
   return keras.Model({"frames": frames, "label": label}, out, name="spatial_discriminator")
 
@@ -102,6 +115,6 @@ def build_temporal_discriminator(config):
   for i, f in enumerate(config.disc_filters[:-1]):
     x = apply_sn_conv_block(x, f, f"down{i}", conv=keras.layers.Conv3D,
                             strides=(2 if x.shape[1] > 1 else 1, 2, 2))
-  x = keras.layers.GlobalAveragePooling3D(name="pool")(x)
+  x = GlobalSum(name="pool")(x)
   out = apply_projection_head(x, label, config, "head")
   return keras.Model({"clip": clip, "label": label}, out, name="temporal_discriminator")

@@ -18,7 +18,6 @@ fixed batch K: paths [K, A, T, 2], known [K, A, T], team [K, A], noise
 runs either export, or a Keras generator, with the same noise.
 """
 
-import json
 import os
 
 import keras
@@ -26,10 +25,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfsports.forecast import model as model_lib
+from tfsports.serving import exports as exports_lib
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 
-MODEL_INFO = "model_info.json"
 NAME = "forecast"
 
 
@@ -86,29 +85,7 @@ def export(generator, train_config, export_dir):
   tfl = tflite_lib.export_tflite(generator, signature, export_dir,
                                  file_name="forecast_{variant}.tflite")
   info = {"model_config": config.to_dict(), "num_samples": k, "preset": train_config.preset}
-  with open(os.path.join(export_dir, MODEL_INFO), "w") as f:
-    json.dump(info, f, indent=2)
-  generator.save(os.path.join(export_dir, "generator.keras"))
-  return {"saved_model": saved, **{f"tflite_{v}": p for v, p in tfl.items()},
-          "keras": os.path.join(export_dir, "generator.keras")}
-
-
-def _find(path):
-  """(kind, file, model_info) of a run directory, export directory,
-  SavedModel directory or .tflite file."""
-  if os.path.isdir(os.path.join(path, "export")):
-    path = os.path.join(path, "export")
-  if path.endswith(".tflite") and os.path.isfile(path):
-    return "tflite", path, os.path.join(os.path.dirname(path), MODEL_INFO)
-  if os.path.isfile(os.path.join(path, "saved_model.pb")):
-    export_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.normpath(path))))
-    return "saved_model", path, os.path.join(export_dir, MODEL_INFO)
-  if os.path.isfile(os.path.join(path, MODEL_INFO)):
-    for kind, sub in (("saved_model", os.path.join("saved_model", NAME, "1")),
-                      ("tflite", "forecast_float32.tflite")):
-      if os.path.exists(os.path.join(path, sub)):
-        return kind, os.path.join(path, sub), os.path.join(path, MODEL_INFO)
-  raise FileNotFoundError(f"{path}: not a forecast run, export, SavedModel or .tflite")
+  return exports_lib.finish_export(export_dir, generator, info, saved, tfl, "generator.keras")
 
 
 class ForecastRunner:
@@ -119,11 +96,8 @@ class ForecastRunner:
   """
 
   def __init__(self, path, num_threads=2):
-    self.kind, self.path, info_path = _find(path)
-    if not os.path.isfile(info_path):
-      raise FileNotFoundError(f"{info_path}: missing; the export is incomplete")
-    with open(info_path) as f:
-      info = json.load(f)
+    self.kind, self.path, info_path = exports_lib.find_export(path, NAME, "forecast_float32.tflite")
+    info = exports_lib.read_model_info(info_path)
     self.config = model_lib.ForecastConfig.from_dict(info["model_config"])
     self.num_samples = info["num_samples"]
     if self.kind == "saved_model":
