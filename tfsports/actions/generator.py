@@ -32,7 +32,10 @@ def apply_up_block(x, filters, temporal, name):
   spatial one when time was not upsampled: cheaper where the maps are big)."""
   x = keras.layers.UpSampling3D((2 if temporal else 1, 2, 2), name=f"{name}_up")(x)
   kernel = 3 if temporal else (1, 3, 3)
-  x = keras.layers.Conv3D(filters, kernel, padding="same", name=f"{name}_conv")(x)
+  # No bias: the batch norm after it cancels one (and Adam would turn its
+  # round-off gradient into steps that differ between 1 and 2 replicas).
+  x = keras.layers.Conv3D(filters, kernel, padding="same", use_bias=False,
+                          name=f"{name}_conv")(x)
   # Synchronised across replicas, so N replicas train as one.
   x = keras.layers.BatchNormalization(synchronized=True, name=f"{name}_bn")(x)
   return keras.layers.ReLU(name=f"{name}_relu")(x)
