@@ -120,8 +120,8 @@ class SceneFrame(keras.layers.Layer):
     c0, has0 = centre(0)
     c1, has1 = centre(1)
     d = c1 - c0
-    # Floored inside the root: sqrt's gradient at 0 is infinite, and a
-    # scene with one team would turn it into NaN through the where below.
+    # Floored inside the root: sqrt's gradient at 0 is infinite (d is 0
+    # when neither team is known), which the where below would not mask.
     norm = ops.sqrt(ops.maximum(ops.sum(d * d, axis=-1), 1e-12))
     ok = ops.expand_dims(has0 & has1 & (norm > 1e-3), -1)
     axis = ops.where(ok, d / ops.expand_dims(ops.maximum(norm, 1e-3), -1),

@@ -129,13 +129,14 @@ def load_scenes(root, fps):
   return out
 
 
-def synthetic_split(config):
+def synthetic_split(config, held_back):
+  """The simulated scenes at the protocol's rate: the training ones, or
+  (held_back) a tenth as many from a seed training never uses."""
   m = config.model_config
-  seconds = (m.num_frames + 1) / m.fps
-  make = lambda n, seed: [data_lib.resample(s, m.fps)
-                          for s in data_lib.synthetic_scenes(n, seed, seconds=seconds)]
-  return make(config.synthetic_scenes, config.seed), make(
-      max(4, config.synthetic_scenes // 10), config.seed + 10_000)
+  count, seed = ((max(4, config.synthetic_scenes // 10), config.seed + 10_000) if held_back
+                 else (config.synthetic_scenes, config.seed))
+  return [data_lib.resample(s, m.fps) for s in
+          data_lib.synthetic_scenes(count, seed, seconds=(m.num_frames + 1) / m.fps)]
 
 
 def training_pools(config, scenes):
@@ -146,7 +147,7 @@ def training_pools(config, scenes):
     wins = [w for s in train for w in data_lib.windows(s, m.num_frames, 1, m.max_agents)]
     if wins:
       real.append(wins)
-  synth = [w for s in synthetic_split(config)[0]
+  synth = [w for s in synthetic_split(config, held_back=False)
            for w in data_lib.windows(s, m.num_frames, 1, m.max_agents)]
   # Real sources share what synthetic leaves, by the root of their size, so
   # the biggest does not drown the others.
@@ -440,7 +441,8 @@ def evaluate_and_export(trainer, config, scenes):
   sampler = lambda p, k, t, seed: sample_generator(generator, config, p, k, t,
                                                    config.eval_samples, seed)
   report = {"config": config.to_dict(), "samples": config.eval_samples,
-            "datasets": evaluate(sampler, config, scenes, synthetic_split(config)[1]),
+            "datasets": evaluate(sampler, config, scenes,
+                                         synthetic_split(config, held_back=True)),
             "exports": paths}
   report["export_check"] = export_lib.check_export(paths, config)
   with open(os.path.join(export_dir, "eval_report.json"), "w") as f:
