@@ -43,6 +43,8 @@ flags.DEFINE_integer("gan_steps", 3000, "GAN training steps.")
 flags.DEFINE_integer("generated_per_class", 64, "Generated clips per class.")
 flags.DEFINE_string("ratios", "0.25,0.5", "Generated shares tried on the validation part.")
 flags.DEFINE_integer("few", 10, "Real clips per class in the few-labels regime.")
+flags.DEFINE_string("classifier", "", "A real-only classifier run on the same split, whose "
+                    "features score the GANs (Fréchet, KID, conditioning); trained if empty.")
 FLAGS = flags.FLAGS
 
 
@@ -71,13 +73,15 @@ def generated_pool(regime, max_per_class):
     config = augment_recipe.AugmentTrainConfig.from_preset(
         "tiny", data=FLAGS.data, run_dir=run, train_steps=FLAGS.gan_steps,
         max_per_class=max_per_class)
-    trainer, config, _ = augment_recipe.train(config)
-    export_dir = os.path.join(run, "export")
-    augment_export.export(trainer.ema_generator(), config, export_dir,
-                          augment_recipe.clip_length(config))
-    runner = augment_export.GeneratorRunner(export_dir)
+    report = augment_recipe.train_augment(config, FLAGS.classifier or None)
+    print(augment_recipe.summary(report), flush=True)
+    runner = augment_export.GeneratorRunner(report["exports"]["saved_model"])
+    # Written aside and renamed, so an interrupted run does not leave a pool
+    # that a rerun would take as finished.
     generate_command.generate_class_folders(runner, runner.class_names,
-                                            FLAGS.generated_per_class, out, seed=1000)
+                                            FLAGS.generated_per_class, out + ".partial",
+                                            seed=1000)
+    os.rename(out + ".partial", out)
   return out
 
 
@@ -122,7 +126,10 @@ def main(argv):
       arms[names[2]].append(top1(classifier(
           f"{base}_stage2", seed=seed, max_per_class=max_per_class,
           train_steps=FLAGS.steps - stage1.train_steps, init_from=stage1.run_dir)))
-    rows[regime] = {"arms": arms, "validation": val}
+    gan_report = os.path.join(FLAGS.work_dir, f"gan_{regime}", "export", "eval_report.json")
+    with open(gan_report) as f:
+      quality = json.load(f)["quality"]
+    rows[regime] = {"arms": arms, "validation": val, "gan_quality": quality}
   with open(os.path.join(FLAGS.work_dir, "results.json"), "w") as f:
     json.dump(rows, f, indent=2)
   print("| regime | arm | top-1 mean | std | seeds |\n|---|---|---:|---:|---:|")
@@ -130,6 +137,9 @@ def main(argv):
     for arm, scores in r["arms"].items():
       print(f"| {regime} | {arm} | {100 * np.mean(scores):.1f}% | {100 * np.std(scores):.1f} "
             f"| {len(scores)} |")
+  for regime, r in rows.items():
+    print(f"{regime}: validation top-1 by generated share {r['validation']}; GAN quality "
+          f"{json.dumps(r['gan_quality'])}")
 
 
 if __name__ == "__main__":

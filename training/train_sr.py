@@ -38,15 +38,20 @@ flags.DEFINE_string("degradation", None,
 flags.DEFINE_multi_string("eval_video", None, "Real videos to evaluate on, never trained on "
                           "(preset default: the held-back real videos).")
 flags.DEFINE_integer("seed", 0, "Seed.")
+flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints (preset default).")
+flags.DEFINE_bool("deterministic", False, "Op determinism: a killed and resumed run ends "
+                  "with the weights of an uninterrupted one (slower on GPUs).")
 
 
 def main(argv):
   del argv
   changes = {k: getattr(FLAGS, k) for k in ("train_steps", "warmup_steps", "batch_size",
-                                           "degradation", "data")
+                                           "degradation", "data", "checkpoint_every")
              if getattr(FLAGS, k) is not None}
   if FLAGS.eval_video is not None:
     changes["real_eval_videos"] = tuple(FLAGS.eval_video)
+  if FLAGS.deterministic:
+    common.enable_determinism()
   config = sr.SRTrainConfig.from_preset(
       FLAGS.preset, scale=int(FLAGS.scale), run_dir=FLAGS.run_dir,
       strategy=FLAGS.strategy, mixed_precision=FLAGS.mixed_precision,

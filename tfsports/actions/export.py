@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfsports.actions import model as classifier_models
+from tfsports.serving import exports as exports_lib
 from tfsports.serving import runners
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
@@ -52,13 +53,13 @@ def export_classifier_saved_model(model, stream, config, export_dir, class_names
     return {state_name: tf.zeros(tf.concat([[batch_size], shape], 0))
             for state_name, shape in specs}
 
-  archive.add_endpoint("serving_default", clip_fn, input_signature=[
+  saved_model_lib.add_checked_endpoint(archive, "serving_default", clip_fn, input_signature=[
       tf.TensorSpec([None, config.num_frames, h, w, 3], tf.uint8, name="frames")])
-  archive.add_endpoint("stream_step", step_fn, input_signature=[
+  saved_model_lib.add_checked_endpoint(archive, "stream_step", step_fn, input_signature=[
       tf.TensorSpec([None, h, w, 3], tf.uint8, name="frame")] + [
           tf.TensorSpec((None,) + shape, tf.float32, name=state_name)
           for state_name, shape in specs])
-  archive.add_endpoint("initial_states", init_fn, input_signature=[
+  saved_model_lib.add_checked_endpoint(archive, "initial_states", init_fn, input_signature=[
       tf.TensorSpec([], tf.int32, name="batch_size")])
   return saved_model_lib.write_saved_model(
       archive, export_dir, name,
@@ -94,6 +95,7 @@ def export_stream_tflite(stream, config, out_dir, representative_clips,
   return {f"tflite_stream_{v}": p for v, p in paths.items()}
 
 
+@exports_lib.atomic_export
 def export_classifier(model, parts, export_dir, class_names, fps, representative=None,
                       variants=("float32", "int8")):
   """SavedModel + streaming TFLite + model_info.json (class names, frame

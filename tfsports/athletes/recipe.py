@@ -19,6 +19,7 @@ from tfsports.data import crops as crops_lib
 from tfsports.data import synthetic
 from tfsports.athletes import model as athlete_models
 from tfsports.gan import loop as common
+from tfsports.serving import exports as exports_lib
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 from tfsports import config as config_lib
@@ -128,6 +129,7 @@ def evaluate(model, config):
           "num_crops": n, "num_reid_queries": reid_total}
 
 
+@exports_lib.atomic_export
 def export(model, export_dir):
   """SavedModel (TF Serving layout, dynamic batch) and float32 TFLite (batch
   1) of the athlete model: uint8 crops -> kit, tens, units, embedding."""

@@ -40,6 +40,7 @@ def uint8_generator(generator):
                      name="generator_uint8")
 
 
+@exports_lib.atomic_export
 def export(generator, config, export_dir, clip_frames):
   """SavedModel, float32 TFLite, model_info.json and the Keras generator;
   returns their paths. clip_frames: the dataset's clip length."""
@@ -51,10 +52,19 @@ def export(generator, config, export_dir, clip_frames):
   archive.track(served)
 
   def generate_fn(class_ids, seeds):
+    # An id out of range would gather garbage on a GPU, not fail.
+    n = len(config.class_names)
+    ok = tf.debugging.Assert(
+        tf.reduce_all((class_ids >= 0) & (class_ids < n))
+        & tf.equal(tf.size(class_ids), tf.size(seeds)),
+        [f"class_ids must lie in [0, {n}) ({', '.join(config.class_names)}) and have one "
+         "seed each; got class_ids, seeds", class_ids, seeds])
+    with tf.control_dependencies([ok]):
+      class_ids = tf.identity(class_ids)
     clips = served([latents(seeds, m.latent_dim), class_ids], training=False)
     return {"clips": clips, "class_names": tf.gather(names, class_ids)}
 
-  archive.add_endpoint("serving_default", generate_fn, input_signature=[
+  saved_model_lib.add_checked_endpoint(archive, "serving_default", generate_fn, input_signature=[
       tf.TensorSpec([None], tf.int32, name="class_ids"),
       tf.TensorSpec([None], tf.int32, name="seeds")])
   saved = saved_model_lib.write_saved_model(

@@ -56,10 +56,10 @@ def export_saved_model(generator, config, export_dir, num_samples, version=1):
 
   seed = tf.TensorSpec([], tf.int32, name="seed")
   team = tf.TensorSpec([None, a], tf.int32, name="team")
-  archive.add_endpoint("serving_default", forecast_fn, input_signature=[
+  saved_model_lib.add_checked_endpoint(archive, "serving_default", forecast_fn, input_signature=[
       tf.TensorSpec([None, a, o, 2], tf.float32, name="observed"),
       tf.TensorSpec([None, a, o], tf.float32, name="mask"), team, seed])
-  archive.add_endpoint("fill", fill_fn, input_signature=[
+  saved_model_lib.add_checked_endpoint(archive, "fill", fill_fn, input_signature=[
       tf.TensorSpec([None, a, t, 2], tf.float32, name="paths"),
       tf.TensorSpec([None, a, t], tf.float32, name="known"), team, seed])
   warmup = {"observed": np.zeros((1, a, o, 2), np.float32),
@@ -69,6 +69,7 @@ def export_saved_model(generator, config, export_dir, num_samples, version=1):
                                            NAME, [warmup], version=version)
 
 
+@exports_lib.atomic_export
 def export(generator, train_config, export_dir):
   """SavedModel, float32 TFLite and model_info.json; returns their paths."""
   config = train_config.model_config

@@ -2,10 +2,91 @@
 TF Serving SavedModel, TFLite files, the Keras model and model_info.json,
 and finding those again from any path a user may give."""
 
+import functools
+import inspect
 import json
 import os
+import shutil
 
 MODEL_INFO = "model_info.json"
+# What an export folder may hold; a folder with anything else is not
+# replaced (a user's --export_dir=~ must never be swapped away).
+EXPORT_ENTRIES = ("saved_model", "tflite", "samples", MODEL_INFO, "eval_report.json",
+                  "detector_config.json")
+EXPORT_SUFFIXES = (".tflite", ".keras", ".json", ".md", ".png", ".gif")
+
+
+class AtomicExport:
+  """An export folder written all at once.
+
+      with AtomicExport(export_dir) as staging:
+        ... write everything into staging.path ...
+      report = staging.final(report)   # paths inside moved to export_dir
+
+  Everything is written into EXPORT_DIR.partial beside it; only when the
+  block ends without an error does it replace EXPORT_DIR (two renames). An
+  export that fails halfway (a full disk, a conversion error, a kill)
+  leaves the previous export as it was.
+  """
+
+  def __init__(self, export_dir):
+    self.export_dir = os.path.normpath(export_dir)
+    self.path = self.export_dir + ".partial"
+
+  def __enter__(self):
+    if os.path.isdir(self.export_dir) and not looks_like_export(self.export_dir):
+      raise FileExistsError(f"{self.export_dir}: exists and holds more than an export; "
+                            "refusing to replace it, choose an empty or new folder")
+    shutil.rmtree(self.path, ignore_errors=True)      # a crashed export's leftovers
+    os.makedirs(self.path)
+    return self
+
+  def __exit__(self, kind, value, traceback):
+    if kind is not None:
+      shutil.rmtree(self.path, ignore_errors=True)
+      return False
+    previous = self.export_dir + ".previous"
+    shutil.rmtree(previous, ignore_errors=True)
+    if os.path.exists(self.export_dir):
+      os.rename(self.export_dir, previous)
+    os.rename(self.path, self.export_dir)
+    shutil.rmtree(previous, ignore_errors=True)
+    return False
+
+  def final(self, value):
+    """`value` (paths, or dicts/lists of them) with the staging folder
+    replaced by the export folder."""
+    if isinstance(value, str):
+      if value == self.path or value.startswith(self.path + os.sep):
+        return self.export_dir + value[len(self.path):]
+      return value
+    if isinstance(value, dict):
+      return {k: self.final(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+      return type(value)(self.final(v) for v in value)
+    return value
+
+
+def looks_like_export(folder):
+  return all(name in EXPORT_ENTRIES or name.endswith(EXPORT_SUFFIXES)
+             for name in os.listdir(folder))
+
+
+def atomic_export(fn):
+  """Decorates an exporter that takes `export_dir`: it writes into a staging
+  folder that replaces `export_dir` only when it returns (see
+  `AtomicExport`); the paths it returns point into `export_dir`."""
+  signature = inspect.signature(fn)
+
+  @functools.wraps(fn)
+  def wrapper(*args, **kwargs):
+    bound = signature.bind(*args, **kwargs)
+    with AtomicExport(bound.arguments["export_dir"]) as staging:
+      bound.arguments["export_dir"] = staging.path
+      result = fn(*bound.args, **bound.kwargs)
+    return staging.final(result)
+
+  return wrapper
 
 
 def finish_export(export_dir, model, info, saved_model, tflite_paths, keras_name):

@@ -5,6 +5,13 @@
 `models.config`, batching parameters and warm-up requests.
 `export_frame_model` serves a frame-to-frame float model (super-resolution)
 as uint8 -> uint8 with a dynamic batch.
+
+Every signature checks its inputs in the graph (`add_checked_endpoint`): a
+wrong rank, a wrong fixed size (channels, frames, crop size) or an empty
+batch fails with an InvalidArgumentError that names the expected dtype and
+shape and the shape given, instead of returning garbage. A wrong dtype is
+refused by the signature itself (through `tf.saved_model.load`, and by TF
+Serving for a gRPC TensorProto).
 """
 
 import os
@@ -15,6 +22,50 @@ import numpy as np
 import tensorflow as tf
 
 from tfsports import layers
+
+
+def describe_input(spec):
+  """'frames: uint8 [batch >= 1, 8, any, any, 3]' for a TensorSpec."""
+  dims = ["any" if d is None else str(d) for d in spec.shape]
+  if dims and spec.shape[0] is None:
+    dims[0] = "batch >= 1"
+  return f"{spec.name}: {spec.dtype.name} [{', '.join(dims)}]"
+
+
+def check_input(value, spec):
+  """`value` once the graph has checked it against `spec` at run time: its
+  rank and every fixed size (EnsureShape: "Shape of tensor frames [1,8,64,96,4]
+  is not compatible with expected shape [?,8,64,96,3]"), and a batch of at
+  least one (the first dimension when left free, or the value itself for a
+  scalar count such as `batch_size`)."""
+  # Not an Assert on tf.rank/tf.shape: with the signature's static shape
+  # those fold to constants, and a rank-3 tensor fed to a rank-2 input would
+  # pass them and fail deep in the model.
+  value = tf.raw_ops.EnsureShape(input=value, shape=spec.shape)
+  if spec.shape.rank == 0:
+    if spec.dtype.is_integer and spec.name and "size" in spec.name:
+      ok = tf.debugging.Assert(value >= 1, [f"{spec.name} must be >= 1; got", value])
+      with tf.control_dependencies([ok]):
+        return tf.identity(value)
+    return value
+  if spec.shape[0] is None:
+    given = tf.shape(value)
+    ok = tf.debugging.Assert(given[0] >= 1, [
+        f"expected {describe_input(spec)}; got an empty batch, shape", given])
+    with tf.control_dependencies([ok]):
+      return tf.identity(value)
+  return value
+
+
+def add_checked_endpoint(archive, name, fn, input_signature):
+  """`archive.add_endpoint(name, fn, input_signature)`, with every input
+  checked by `check_input` before `fn` sees it."""
+
+  def checked(*args):
+    return fn(*[check_input(a, s) for a, s in zip(args, input_signature)])
+
+  archive.add_endpoint(name, checked, input_signature=input_signature)
+
 
 def build_serving_model(model, input_shape):
   """Wraps a float [0, 1] model as uint8 -> uint8, for `input_shape` (no batch)."""
@@ -87,11 +138,16 @@ def write_saved_model(model, export_dir, name, warmup_inputs, input_signature=No
   if os.path.exists(path):
     shutil.rmtree(path)
   os.makedirs(base, exist_ok=True)
-  if hasattr(model, "write_out"):        # an ExportArchive
-    model.write_out(path, verbose=False)
-  else:
-    model.export(path, format="tf_saved_model", verbose=False,
-                 input_signature=input_signature)
+  if not hasattr(model, "write_out"):    # a Keras model: served with checked inputs
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    keras_model = model
+    add_checked_endpoint(
+        archive, "serving_default",
+        lambda *xs: keras_model(xs[0] if len(xs) == 1 else list(xs), training=False),
+        input_signature)
+    model = archive
+  model.write_out(path, verbose=False)
   write_serving_files(export_dir, name, path, warmup_inputs)
   return path
 

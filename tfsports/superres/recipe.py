@@ -22,6 +22,7 @@ from tfsports.data import synthetic
 from tfsports.superres import evaluate as sr_eval
 from tfsports.metrics import video_quality
 from tfsports.superres import model as sr_models
+from tfsports.serving import exports as exports_lib
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 from tfsports.serving import runners
@@ -247,11 +248,17 @@ def _eval_clips(config):
 
 def evaluate_and_export(trainer, config):
   """Evaluates the EMA generator, exports SavedModel and TFLite, compares
-  them, and writes export/eval_report.json. Returns the report."""
+  them, and writes export/eval_report.json. Returns the report. The export
+  folder is replaced only once all of it is written and checked."""
+  with exports_lib.AtomicExport(os.path.join(config.run_dir, "export")) as staging:
+    report = _evaluate_and_export(trainer, config, staging.path)
+  return staging.final(report)
+
+
+def _evaluate_and_export(trainer, config, export_dir):
   generator = trainer.ema_generator()
   degradation = degrade_lib.DegradationConfig.from_preset(config.degradation, scale=config.scale)
   window = generator.input_shape[1]
-  export_dir = os.path.join(config.run_dir, "export")
   clips, names = _eval_clips(config)
   report = {"config": dataclasses.asdict(config),
             "synthetic": sr_eval.evaluate_clips(generator, clips, degradation, names)}

@@ -30,6 +30,7 @@ from tfsports import config as config_lib
 from tfsports.data import synthetic
 from tfsports.data import video_io
 from tfsports.gan import loop as common
+from tfsports.serving import exports as exports_lib
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 from tfsports.tracking import detector as detector_lib
@@ -390,6 +391,7 @@ def evaluate_ball(model, model_config, real_root):
           "tracked": ball_scores(track, visible[held], xy[held])}
 
 
+@exports_lib.atomic_export
 def export(model, model_config, export_dir, representative):
   """SavedModel (TF Serving layout, dynamic batch) and float32 and int8
   TFLite (batch 1): uint8 frames -> heatmap, size, offset; and
