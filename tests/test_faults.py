@@ -12,8 +12,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests import test_actions_footage as footage_test
+from tfsports.actions import recipe as actions_recipe
 from tfsports.athletes import model as athlete_model
 from tfsports.athletes import recipe as athlete_recipe
+from tfsports.data import video_io
 from tfsports.gan import loop
 from tfsports.serving import exports
 from tfsports.serving import tflite as tflite_lib
@@ -175,3 +178,58 @@ def test_kill_9_then_rerun_ends_with_the_uninterrupted_weights(tmp_path):
   assert a.keys() == b.keys() and len(a) > 10
   for key in a:
     np.testing.assert_allclose(a[key], b[key], atol=1e-6, err_msg=key)
+
+
+def _footage_with_damage(root):
+  """DIR/{jump,run}/clip_{1..4}.mp4, plus a truncated and a garbage file in
+  `run` (training files by name order: the held-back file is clip_4)."""
+  for cls in ("jump", "run"):
+    os.makedirs(root / cls)
+    for k in range(1, 5):
+      video_io.write_video(root / cls / f"clip_{k}.mp4",
+                           footage_test._moving_square(cls, 10, seed=k), fps=20)
+  good = open(root / "run" / "clip_1.mp4", "rb").read()
+  with open(root / "run" / "clip_0_truncated.mp4", "wb") as f:
+    f.write(good[:len(good) * 2 // 3])
+  with open(root / "run" / "clip_0_garbage.mp4", "wb") as f:
+    f.write(os.urandom(4000))
+  return str(root)
+
+
+def test_corrupt_training_videos_are_skipped_and_reported(tmp_path):
+  data = _footage_with_damage(tmp_path / "data")
+  config = actions_recipe.ClassifierTrainConfig.from_preset(
+      "test", data=data, run_dir=str(tmp_path / "run"), image_size=(16, 16), num_frames=4,
+      batch_size=2)
+  report = actions_recipe.train_classifier(config)
+  skipped = sorted(os.path.basename(p) for p, _ in report["skipped_files"])
+  assert skipped == ["clip_0_garbage.mp4", "clip_0_truncated.mp4"]
+  saved = json.load(open(tmp_path / "run" / "export" / "eval_report.json"))
+  assert len(saved["skipped_files"]) == 2 and all(r for _, r in saved["skipped_files"])
+
+
+def test_class_folder_without_a_readable_clip_is_an_error_before_training(tmp_path):
+  data = _footage_with_damage(tmp_path / "data")
+  os.makedirs(tmp_path / "data" / "kick")
+  with open(tmp_path / "data" / "kick" / "broken.mp4", "wb") as f:
+    f.write(b"\x00\x00\x00\x18ftypmp42" + os.urandom(500))
+  config = actions_recipe.ClassifierTrainConfig.from_preset(
+      "test", data=data, run_dir=str(tmp_path / "run"), image_size=(16, 16), num_frames=4,
+      batch_size=2)
+  with pytest.raises(ValueError, match="without a readable clip: .*kick"):
+    actions_recipe.train_classifier(config)
+  assert not os.path.exists(tmp_path / "run" / "checkpoints")
+  proc = subprocess.run(
+      [sys.executable, os.path.join(ROOT, "training", "train_classifier.py"), "--preset=test",
+       f"--data={data}", f"--run_dir={tmp_path / 'run2'}"], capture_output=True, text=True,
+      timeout=300)
+  assert proc.returncode == 2 and "kick" in proc.stderr.strip().splitlines()[-1], proc.stderr
+
+
+def test_mixed_data_with_a_missing_path_is_an_error_before_training(tmp_path):
+  data = _footage_with_damage(tmp_path / "data")
+  config = actions_recipe.ClassifierTrainConfig.from_preset(
+      "test", data=f"{data},generated:{tmp_path / 'nowhere'}", run_dir=str(tmp_path / "run"))
+  with pytest.raises(FileNotFoundError, match="nowhere: no such data directory"):
+    actions_recipe.train_classifier(config)
+  assert not os.path.exists(tmp_path / "run" / "checkpoints")

@@ -132,14 +132,22 @@ def generated_files(config):
   """[(path, label)] of the generated folders, labels by the run's class names."""
   out = []
   for folder in data_parts(config.data)[1]:
-    paths, labels, names = sources.list_videos(folder)
+    paths, labels, names, _ = sources.readable_class_folders(folder)
     unknown = sorted(set(names) - set(config.class_names))
     if unknown:
       raise ValueError(f"{folder}: class folders {unknown} are not among the real data's "
                        f"{list(config.class_names)}")
-    out += [(p, list(config.class_names).index(names[l])) for p, l in zip(paths, labels)
-            if l >= 0]
+    out += [(p, list(config.class_names).index(names[l])) for p, l in zip(paths, labels)]
   return out
+
+
+def skipped_files(config):
+  """[(path, reason)] of the unreadable files left out of a class-per-folder
+  run's data (real and generated), for the run report."""
+  if is_synthetic(config.data) or is_tfrecord(config.data):
+    return []
+  real, generated = data_parts(config.data)
+  return [s for folder in [real] + generated for s in sources.readable_class_folders(folder)[3]]
 
 
 def is_synthetic(data):
@@ -372,7 +380,8 @@ def train_classifier(config):
   model, parts, step = train(config)
   windows, labels, names = eval_set(config)
   report = {"config": config.to_dict(), "step": step,
-            "eval": evaluate(model, windows, labels, config.class_names, names)}
+            "eval": evaluate(model, windows, labels, config.class_names, names),
+            "skipped_files": skipped_files(config)}
   export_dir = os.path.join(config.run_dir, "export")
   report["exports"] = classifier_export.export_classifier(
       model, parts, export_dir, config.class_names, config.fps,

@@ -319,18 +319,21 @@ def train_augment(config, classifier_run=None):
   action classifier run on the same data (trained here into
   RUN_DIR/classifier if not given). Returns the report."""
   import json
+  from tfsports.actions import recipe as classifier_recipe
   from tfsports.augment import export as export_lib
   trainer, config, status = train(config)
   export_dir = os.path.join(config.run_dir, "export")
   exports = export_lib.export(trainer.ema_generator(), config, export_dir, clip_length(config))
   if not classifier_run:
-    from tfsports.actions import recipe as classifier_recipe
     classifier_run = os.path.join(config.run_dir, "classifier")
     classifier_recipe.train_classifier(classifier_recipe.ClassifierTrainConfig.from_preset(
         "footage", data=config.data, eval_fraction=config.eval_fraction, fps=config.fps,
         run_dir=classifier_run, seed=config.seed, verbose=0, tflite_variants=("float32",)))
   runner = export_lib.GeneratorRunner(exports["saved_model"])
+  skipped = classifier_recipe.skipped_files(
+      classifier_recipe.ClassifierTrainConfig(data=config.data))
   report = {"config": config.to_dict(), "training": status, "exports": exports,
+            "skipped_files": skipped,
             "export_check": check_export(exports),
             "quality": evaluate(runner, config, classifier_run)}
   write_grids(runner, config, os.path.join(export_dir, "samples"))

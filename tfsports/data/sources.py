@@ -161,12 +161,57 @@ def list_videos(root):
 
 
 def labelled_videos(root):
-  """(paths, labels) of the videos in the class folders of `root`; files
-  lying in `root` itself (previews, such as `tfsports generate`'s GIF
-  grids) are not part of a class-per-folder dataset."""
-  paths, labels, _ = list_videos(root)
-  keep = [i for i, label in enumerate(labels) if label >= 0]
-  return [paths[i] for i in keep], [labels[i] for i in keep]
+  """(paths, labels) of the readable videos in the class folders of `root`
+  (see `readable_class_folders`); files lying in `root` itself (previews,
+  such as `tfsports generate`'s GIF grids) are not part of a class-per-folder
+  dataset."""
+  paths, labels, _, _ = readable_class_folders(root)
+  return paths, labels
+
+
+_DECODE_CHECKS = {}
+
+
+def unreadable(path):
+  """None if every frame of `path` decodes, else why not; decoded once per
+  path, size and modification time."""
+  stat = os.stat(path)
+  key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+  if key not in _DECODE_CHECKS:
+    try:
+      for _ in video_io.iter_frames(path):
+        pass
+      _DECODE_CHECKS[key] = None
+    except video_io.VideoReadError as e:
+      _DECODE_CHECKS[key] = e.reason
+  return _DECODE_CHECKS[key]
+
+
+def readable_class_folders(root):
+  """(paths, labels, class_names, skipped) of a class-per-folder dataset.
+
+  Every file is decoded once before training starts: a corrupt or truncated
+  one is logged, left out and listed in `skipped` as (path, reason), which
+  the run reports. A class folder without one readable clip raises
+  ValueError naming it: a class must not silently vanish from training.
+  """
+  paths, labels, names = list_videos(root)
+  kept, skipped = [], []
+  for path, label in zip(paths, labels):
+    if label < 0:
+      continue
+    reason = unreadable(path)
+    if reason:
+      logging.warning("skipping %s: %s", path, reason)
+      skipped.append((path, reason))
+    else:
+      kept.append((path, label))
+  empty = [os.path.join(root, name) for k, name in enumerate(names)
+           if not any(label == k for _, label in kept)]
+  if empty:
+    raise ValueError(f"class folder{'s' if len(empty) > 1 else ''} without a readable clip: "
+                     + ", ".join(empty))
+  return [p for p, _ in kept], [l for _, l in kept], names, skipped
 
 
 def natural_key(path):
