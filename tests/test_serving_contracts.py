@@ -2,8 +2,6 @@
 names the expected dtype and shape (wrong dtype, rank, fixed size, empty
 batch), through `tf.saved_model.load` and through `saved_model_cli run`."""
 
-import dataclasses
-import os
 import subprocess
 import sys
 

@@ -110,7 +110,8 @@ def prepare_run_dir(run_dir, config):
       raise ConfigMismatchError(
           f"{run_dir} holds a run with another config ({lines}); use another "
           f"--run_dir, or the run's own settings to resume it")
-  tmp = path + ".tmp"
+  # Per process: the workers of a multi-worker run all write the same file.
+  tmp = f"{path}.tmp{os.getpid()}"
   with open(tmp, "w") as f:
     json.dump(config.to_dict(), f, indent=2)
   os.replace(tmp, path)

@@ -43,6 +43,7 @@ flags.DEFINE_bool("denoise", None, "Denoise every clip before use.")
 flags.DEFINE_enum("strategy", None, ["default", "mirrored", "multi_worker", "tpu"],
                   "tf.distribute strategy.")
 flags.DEFINE_integer("seed", None, "Seed.")
+flags.DEFINE_float("dropout", None, "Dropout before the logits (preset default).")
 
 
 def main(argv):
@@ -50,7 +51,7 @@ def main(argv):
   changes = {k: getattr(FLAGS, k) for k in (
       "run_dir", "data", "eval_data", "eval_fraction", "fps", "num_frames", "train_steps",
       "batch_size", "stabilize", "denoise", "strategy", "seed", "generated_fraction",
-      "max_per_class", "init_from")
+      "max_per_class", "init_from", "dropout")
       if getattr(FLAGS, k) is not None}
   if FLAGS.class_names:
     changes["class_names"] = tuple(FLAGS.class_names)

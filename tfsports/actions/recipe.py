@@ -378,6 +378,14 @@ def train_classifier(config):
   """Train, evaluate on held-back clips, export; returns the report."""
   config = resolve(config)
   model, parts, step = train(config)
+  if not loop.is_chief():
+    return {"config": config.to_dict(), "step": step}   # the chief evaluates and exports
+  if config.strategy == "multi_worker":
+    # The chief evaluates alone: a model bound to the cluster would wait on
+    # collectives the finished workers never join.
+    trained = model
+    model, parts = build(config)
+    model.set_weights(trained.get_weights())
   windows, labels, names = eval_set(config)
   report = {"config": config.to_dict(), "step": step,
             "eval": evaluate(model, windows, labels, config.class_names, names),
@@ -442,6 +450,9 @@ def main(config):
   except (FileNotFoundError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
+  if "eval" not in report:
+    print("worker done; the chief evaluates and exports")
+    return 0
   print_report(report)
   print(f"report: {os.path.join(report['config']['run_dir'], 'export', 'eval_report.json')}")
   return 0

@@ -85,10 +85,16 @@ def _per_replica(batch_size, input_context):
 
 
 def _seeds(dataset, seed, input_context):
-  """Pairs each element with a stateless seed unique to it and its worker."""
+  """Pairs each element with a stateless seed unique to it: its index in the
+  unsharded stream. Sources shard round-robin, so with N input pipelines
+  (workers) the element a pipeline sees i-th is element i * N + its id of
+  the whole stream, and N workers get the seeds, and the global batches, of
+  one process."""
   worker = input_context.input_pipeline_id if input_context else 0
+  pipelines = input_context.num_input_pipelines if input_context else 1
   return dataset.enumerate().map(
-      lambda i, x: (tf.stack([tf.cast(seed * 7919 + worker, tf.int64), i]), x))
+      lambda i, x: (tf.stack([tf.constant(seed * 7919, tf.int64), i * pipelines + worker]),
+                    x))
 
 
 def _finish(dataset, batch_size, input_context, shuffle_buffer, seed, repeat):

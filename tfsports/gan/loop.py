@@ -1,8 +1,10 @@
 """What every GAN trainer shares: strategies, precision, run directories,
 checkpoints that resume, and the callbacks that guard a run."""
 
+import json
 import math
 import os
+import shutil
 
 from absl import logging
 import keras
@@ -69,6 +71,26 @@ def average_loss(per_example):
   return tf.nn.compute_average_loss(tf.cast(per_example, tf.float32))
 
 
+def worker_task():
+  """(task type, index) of this process in a multi-worker cluster
+  (TF_CONFIG), or None outside one."""
+  spec = json.loads(os.environ.get("TF_CONFIG") or "{}")
+  task = spec.get("task") or {}
+  return (task["type"], int(task.get("index", 0))) if "type" in task else None
+
+
+def is_chief():
+  """True unless this process is a non-chief worker of a multi-worker run:
+  the chief (or worker 0 when the cluster has no chief) alone writes
+  checkpoints, reports and exports into the run directory."""
+  task = worker_task()
+  if task is None:
+    return True
+  cluster = json.loads(os.environ["TF_CONFIG"]).get("cluster", {})
+  kind, index = task
+  return kind == "chief" or (kind == "worker" and index == 0 and "chief" not in cluster)
+
+
 class CheckpointError(ValueError):
   """A run has checkpoints but none of them can be read (a ValueError, so
   the training scripts report it as bad input, exit status 2)."""
@@ -130,7 +152,15 @@ class RunDirectory:
             for n in sorted(names, key=lambda n: int(n[5:]))]
 
   def save(self, step):
-    return self.manager.save(checkpoint_number=int(step))
+    """Every worker of a multi-worker run must save (the save is a collective
+    step); a non-chief one writes into a scratch folder it then removes, so
+    only the chief's checkpoints land in the run directory."""
+    if is_chief():
+      return self.manager.save(checkpoint_number=int(step))
+    scratch = os.path.join(self.manager.directory, f"worker_temp_{worker_task()[1]}")
+    tf.train.CheckpointManager(self.checkpoint, scratch, 1).save(checkpoint_number=int(step))
+    shutil.rmtree(scratch, ignore_errors=True)
+    return None
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
@@ -190,10 +220,34 @@ def fit_resumable(model, run, step_variable, make_dataset, end_step, every, verb
   if begin % every:
     raise ValueError(f"checkpoint at step {begin} is not on the {every}-step grid")
   guard = NonFiniteGuard()
-  model.fit(make_dataset(begin), steps_per_epoch=every, epochs=epochs_for(end_step, every),
-            initial_epoch=begin // every,
-            callbacks=[guard, CheckpointEvery(run, step_variable, guard), *callbacks],
-            verbose=verbose)
+  fit = lambda: model.fit(
+      make_dataset(begin), steps_per_epoch=every, epochs=epochs_for(end_step, every),
+      initial_epoch=begin // every,
+      callbacks=[guard, CheckpointEvery(run, step_variable, guard), *callbacks],
+      verbose=verbose)
+  strategy = model.distribute_strategy
+  if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    # Keras 3's fit first "symbolically builds" a model created under a
+    # strategy by reducing one batch with strategy.reduce(MEAN), which fails
+    # for MultiWorkerMirroredStrategy (keras-team/keras#20585). Our models
+    # are built already; without a captured strategy fit skips that step and
+    # takes the strategy of the scope it runs in.
+    # Its per-step reduction then takes the MEAN of each logged value along
+    # axis 0, which a scalar lacks: the step returns them as [1] vectors.
+    captured, model._distribute_strategy = model._distribute_strategy, None
+    step = model.train_step
+    model.train_step = lambda data: keras.tree.map_structure(
+        lambda v: tf.reshape(v, [1]) if len(v.shape) == 0 else v, step(data))
+    try:
+      with strategy.scope():
+        model.make_train_function(force=True)
+        fit()
+    finally:
+      model._distribute_strategy = captured
+      del model.train_step
+      model.make_train_function(force=True)
+  else:
+    fit()
   if guard.bad:
     raise NonFiniteLossError(
         f"{guard.bad[0]} became {guard.bad[1]}; stopped, last good checkpoint kept: "

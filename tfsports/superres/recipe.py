@@ -316,6 +316,8 @@ def _export_size_clips(config):
 def train_sr(config):
   """Train (resuming if possible), evaluate, export. Returns the report."""
   trainer, status = train(config)
+  if not common.is_chief():
+    return {"training": status}      # the chief evaluates and exports
   report = evaluate_and_export(trainer, config)
   report["training"] = status
   with open(os.path.join(config.run_dir, "export", "eval_report.json"), "w") as f:
