@@ -67,6 +67,40 @@ def add_checked_endpoint(archive, name, fn, input_signature):
   archive.add_endpoint(name, checked, input_signature=input_signature)
 
 
+def add_input_checks(src, dst):
+  """Re-saves the SavedModel at `src` into `dst` with every signature's
+  inputs checked (`check_input`); for SavedModels exported before the
+  checks existed (the bundled presets). Keeps assets.extra."""
+  loaded = tf.saved_model.load(src)
+  module = tf.Module()
+  module.loaded = loaded
+  signatures = {}
+
+  def wrap(fn):
+    specs = fn.structured_input_signature[1]
+    keys = sorted(specs)
+
+    def checked(*args):
+      return fn(**{k: check_input(a, specs[k]) for k, a in zip(keys, args)})
+
+    return tf.function(checked, input_signature=[
+        tf.TensorSpec(specs[k].shape, specs[k].dtype, name=k) for k in keys]
+    ).get_concrete_function()
+
+  for name, fn in loaded.signatures.items():
+    signatures[name] = wrap(fn)
+  tmp = dst + ".partial"
+  shutil.rmtree(tmp, ignore_errors=True)
+  tf.saved_model.save(module, tmp, signatures=signatures)
+  extra = os.path.join(src, "assets.extra")
+  if os.path.isdir(extra):
+    shutil.copytree(extra, os.path.join(tmp, "assets.extra"))
+  if os.path.exists(dst):
+    shutil.rmtree(dst)
+  os.rename(tmp, dst)
+  return dst
+
+
 def build_serving_model(model, input_shape):
   """Wraps a float [0, 1] model as uint8 -> uint8, for `input_shape` (no batch)."""
   frames = keras.Input(input_shape, dtype="uint8", name="frames")
