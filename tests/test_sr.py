@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 
@@ -84,9 +85,13 @@ def exported(tmp_path_factory):
   return config, sr.train_sr(config)
 
 
-def test_re_export_uses_the_run_config(exported):
+def test_re_export_uses_the_run_config(exported, tmp_path):
   config, report = exported
-  again = sr.export_run(config.run_dir, tflite_variants=("float32",))
+  # A copy: a re-export replaces the whole export folder (int8 would go).
+  run_dir = str(tmp_path / "run")
+  shutil.copytree(config.run_dir, run_dir)
+  again = sr.export_run(run_dir, tflite_variants=("float32",))
+  assert sorted(os.listdir(os.path.join(run_dir, "export", "tflite"))) == ["float32.tflite"]
   # The run's own degradation (not the preset's "real") and the same model.
   assert again["config"]["degradation"] == "broadcast"
   assert again["synthetic"]["mean"]["psnr_y"] == pytest.approx(

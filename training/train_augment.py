@@ -26,6 +26,8 @@ flags.DEFINE_string("run_dir", None, "Run directory (resumes); the preset's by d
 flags.DEFINE_string("strategy", "default", "default, mirrored, multi_worker or tpu.")
 flags.DEFINE_integer("train_steps", None, "Training steps (preset default).")
 flags.DEFINE_integer("seed", 0, "Seed.")
+flags.DEFINE_float("fps", None, "Frame rate the clips are sampled at (default: the data's); "
+                   "num_frames frames should span an action.")
 flags.DEFINE_string("classifier", None, "A real-only action classifier run on the same data "
                     "(training/train_classifier.py --preset=footage), for the Fréchet/KID "
                     "features and the conditioning accuracy; trained into RUN_DIR/classifier "
@@ -35,7 +37,8 @@ flags.DEFINE_string("classifier", None, "A real-only action classifier run on th
 def main(argv):
   del argv
   changes = {k: v for k, v in (("data", FLAGS.data), ("run_dir", FLAGS.run_dir),
-                               ("train_steps", FLAGS.train_steps)) if v}
+                               ("train_steps", FLAGS.train_steps), ("fps", FLAGS.fps))
+             if v}
   config = recipe.AugmentTrainConfig.from_preset(FLAGS.preset, strategy=FLAGS.strategy,
                                                  seed=FLAGS.seed, **changes)
   try:

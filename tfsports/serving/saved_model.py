@@ -176,10 +176,12 @@ def write_saved_model(model, export_dir, name, warmup_inputs, input_signature=No
     archive = keras.export.ExportArchive()
     archive.track(model)
     keras_model = model
-    add_checked_endpoint(
-        archive, "serving_default",
-        lambda *xs: keras_model(xs[0] if len(xs) == 1 else list(xs), training=False),
-        input_signature)
+    # "serve" too, as `model.export` names it, for callers of `loaded.serve`.
+    for endpoint in ("serving_default", "serve"):
+      add_checked_endpoint(
+          archive, endpoint,
+          lambda *xs: keras_model(xs[0] if len(xs) == 1 else list(xs), training=False),
+          input_signature)
     model = archive
   model.write_out(path, verbose=False)
   write_serving_files(export_dir, name, path, warmup_inputs)
