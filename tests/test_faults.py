@@ -174,6 +174,10 @@ def test_kill_9_then_rerun_ends_with_the_uninterrupted_weights(tmp_path):
   for cmd in (_train_sr(killed), _train_sr(whole)):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
+  # It resumed (from ckpt-4 or later) rather than starting over, which
+  # determinism alone would also bring to the same weights.
+  report = json.load(open(os.path.join(killed, "export", "eval_report.json")))
+  assert report["training"]["start_step"] >= 4
   a, b = _weights(killed), _weights(whole)
   assert a.keys() == b.keys() and len(a) > 10
   for key in a:

@@ -76,6 +76,8 @@ def test_two_workers_train_the_sr_gan_like_one_process_and_resume(tmp_path):
   assert_same_weights(workers, single)
   # Resume: both workers restart from the chief's checkpoint and go on.
   run_workers(_sr(workers, 6, "multi_worker"))
+  report = json.load(open(os.path.join(workers, "export", "eval_report.json")))
+  assert report["training"]["start_step"] == 4          # resumed, not started over
   run_single(_sr(str(tmp_path / "single6"), 6, "default"))
   assert_same_weights(workers, str(tmp_path / "single6"))
 

@@ -50,6 +50,9 @@ def export_classifier_saved_model(model, stream, config, export_dir, class_names
     return result
 
   def init_fn(batch_size):
+    ok = tf.debugging.Assert(batch_size >= 1, ["batch_size must be >= 1; got", batch_size])
+    with tf.control_dependencies([ok]):
+      batch_size = tf.identity(batch_size)
     return {state_name: tf.zeros(tf.concat([[batch_size], shape], 0))
             for state_name, shape in specs}
 

@@ -36,17 +36,12 @@ def check_input(value, spec):
   """`value` once the graph has checked it against `spec` at run time: its
   rank and every fixed size (EnsureShape: "Shape of tensor frames [1,8,64,96,4]
   is not compatible with expected shape [?,8,64,96,3]"), and a batch of at
-  least one (the first dimension when left free, or the value itself for a
-  scalar count such as `batch_size`)."""
+  least one when the first dimension is left free."""
   # Not an Assert on tf.rank/tf.shape: with the signature's static shape
   # those fold to constants, and a rank-3 tensor fed to a rank-2 input would
   # pass them and fail deep in the model.
   value = tf.raw_ops.EnsureShape(input=value, shape=spec.shape)
   if spec.shape.rank == 0:
-    if spec.dtype.is_integer and spec.name and "size" in spec.name:
-      ok = tf.debugging.Assert(value >= 1, [f"{spec.name} must be >= 1; got", value])
-      with tf.control_dependencies([ok]):
-        return tf.identity(value)
     return value
   if spec.shape[0] is None:
     given = tf.shape(value)
