@@ -59,7 +59,10 @@ def run_command_error_test(*args, match=None):
   `error: ...` (containing `match`), no traceback."""
   proc = run_command(*args)
   assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
-  last = proc.stderr.strip().splitlines()[-1]
+  lines = proc.stderr.strip().splitlines()
+  # One line: no TensorFlow log lines, no progress, no traceback.
+  assert len(lines) == 1, proc.stderr[-2000:]
+  last = lines[-1]
   assert last.startswith("error:") or last.startswith("usage:"), proc.stderr[-2000:]
   assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
   if match:

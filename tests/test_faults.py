@@ -17,7 +17,7 @@ from tfsports.actions import recipe as actions_recipe
 from tfsports.athletes import model as athlete_model
 from tfsports.athletes import recipe as athlete_recipe
 from tfsports.data import video_io
-from tfsports.gan import loop
+from tfsports.training import loop
 from tfsports.serving import exports
 from tfsports.serving import tflite as tflite_lib
 

@@ -14,7 +14,7 @@ from tfsports.data import video_io
 from tfsports.superres import model as sr_models
 from tfsports.serving import runners
 from tests import test_case
-from tfsports.gan import loop as common
+from tfsports.training import loop as common
 from tfsports.superres import recipe as sr
 
 TEST = sr.SRTrainConfig.from_preset("test")

@@ -1,25 +1,23 @@
 r"""The `tfsports` command: one entry point, one subcommand per job.
 
     tfsports --help
-    tfsports upscale IN.mp4 OUT.mp4 [--model=tiny_x4]
-    tfsports classify VIDEO --model=RUN_DIR/export/saved_model/classifier/1
-    tfsports track VIDEO --out=DIR [--detector=centernet|background|mot:FILE]
-    tfsports track --detections=DETS.txt --fps=25 --out=DIR
-    tfsports forecast TRACKS.csv --out=DIR [--horizon=4] [--samples=20] [--fill]
-    tfsports generate --model=RUN_DIR --class=shooting --num=32 --out=DIR
-    tfsports probe FILE...
-    tfsports synth --out=DIR --num_clips=N
-    tfsports tfrecord --source=DIR --out=PREFIX
-    tfsports SUBCOMMAND --help          the subcommand's flags
+    tfsports SUBCOMMAND --help          the subcommand's arguments, flags and examples
+    tfsports train JOB [--preset=P] [--FIELD=VALUE ...]
+    tfsports export JOB --run_dir=RUN_DIR
 
 `python -m tfsports ...` does the same. Each subcommand lives in its job's
-package as a module with `define_flags()` and `main(argv) -> exit status`;
-flags are defined only for the subcommand that runs, so two subcommands may
-share a flag name. Bad input gets a one-line `error: ...` and exit status 2.
+package as a module with `define_flags()` and `main(argv) -> exit status`
+(optionally `check(argv)`, run before TensorFlow is imported, for the
+failures that cost nothing to find); flags are defined only for the
+subcommand that runs, so two subcommands may share a flag name. Bad input,
+a bad flag included, gets a one-line `error: ...` and exit status 2 here, in
+one place. TensorFlow's C++ logging is off unless --verbose is given.
 """
 
 import importlib
+import os
 import sys
+import textwrap
 
 # name -> (module, one-line description); the order is the one --help shows.
 COMMANDS = {
@@ -33,10 +31,23 @@ COMMANDS = {
                  "sample players' futures, or fill gaps in their tracks"),
     "generate": ("tfsports.augment.command",
                  "write labelled clips from a trained video GAN, class per folder"),
+    "train": ("tfsports.training.command", "train, evaluate and export a job's model"),
+    "export": ("tfsports.training.command", "re-export a trained run with its own config"),
     "probe": ("tfsports.data.probe", "print video metadata as JSON lines"),
     "synth": ("tfsports.data.synthetic.command",
               "write a synthetic sports dataset with full ground truth"),
     "tfrecord": ("tfsports.data.tfrecord", "write clips as TFRecord shards"),
+}
+
+# job -> (module holding its `JOB` spec, one-line description)
+JOBS = {
+    "superres": ("tfsports.superres.recipe", "video super-resolution / restoration GAN"),
+    "actions": ("tfsports.actions.recipe", "streaming action classifier"),
+    "ssgan": ("tfsports.actions.ssgan", "semi-supervised GAN classifier, few labels"),
+    "athletes": ("tfsports.athletes.recipe", "athlete recognition: team, jersey, re-ID"),
+    "detector": ("tfsports.tracking.recipe", "tracking detector: players and the ball"),
+    "forecast": ("tfsports.forecast.recipe", "trajectory GAN: forecasting and gap filling"),
+    "augment": ("tfsports.augment.recipe", "class-conditional video GAN for augmentation"),
 }
 
 
@@ -44,25 +55,139 @@ def usage():
   width = max(map(len, COMMANDS))
   lines = ["usage: tfsports SUBCOMMAND [ARGS] [--FLAGS]", "", "subcommands:"]
   lines += [f"  {name:<{width}}  {desc}" for name, (_, desc) in COMMANDS.items()]
-  lines += ["", "tfsports SUBCOMMAND --help lists a subcommand's flags."]
+  lines += ["", "jobs (tfsports train JOB, tfsports export JOB):"]
+  width = max(map(len, JOBS))
+  lines += [f"  {name:<{width}}  {desc}" for name, (_, desc) in JOBS.items()]
+  lines += ["", "tfsports SUBCOMMAND --help shows a subcommand's arguments, flags and examples;",
+            "--verbose (any subcommand) shows TensorFlow's own log lines."]
   return "\n".join(lines)
+
+
+def _quiet():
+  # Before TensorFlow is imported: its C++ INFO/WARNING lines (oneDNN, CPU
+  # features, absl's pre-init notice) are noise to a user.
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+  os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+  os.environ.setdefault("TFSPORTS_QUIET", "1")    # LiteRT's XNNPACK notice (serving.interpreters)
+  import warnings
+  warnings.filterwarnings("ignore")
+
+
+def _fail(message):
+  print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+  return 2
+
+
+def _flag_line(flag):
+  if flag.boolean:
+    text = f"  --[no]{flag.name}"
+    default = None if flag.default is None else str(bool(flag.default)).lower()
+  else:
+    text = f"  --{flag.name}"
+    value = flag.default
+    if isinstance(value, (list, tuple)):
+      value = ",".join(map(str, value))
+    default = None if value in (None, "", []) else str(value)
+  helptext = flag.help or ""
+  if default is not None and "preset:" not in helptext:
+    helptext += f" (default: {default})"
+  return text + " " * max(2, 28 - len(text)) + helptext
+
+
+def format_help(doc, own_flags):
+  lines = [(doc or "").strip("\n"), "", "flags:"]
+  lines += [_flag_line(f) for f in sorted(own_flags, key=lambda f: f.name)]
+  lines += ["  --verbose" + " " * 19 + "show TensorFlow's and absl's log lines",
+            "  -h, --help" + " " * 18 + "this help; --helpfull adds absl's own flags"]
+  return "\n".join(lines)
+
+
+def _job_spec(mode, args):
+  """(JobSpec, remaining args) for `tfsports train|export JOB ...`."""
+  if not args or args[0].startswith("-"):
+    return None, args
+  job = args[0]
+  if job not in JOBS:
+    raise KeyError(f"unknown job {job!r}; jobs: {', '.join(JOBS)}")
+  return importlib.import_module(JOBS[job][0]).JOB, args[1:]
 
 
 def main(argv=None):
   argv = list(sys.argv if argv is None else argv)
-  if len(argv) < 2 or argv[1] in ("-h", "--help", "help"):
+  args = argv[1:]
+  verbose = "--verbose" in args
+  args = [a for a in args if a != "--verbose"]
+  if not verbose:
+    _quiet()
+  if not args or args[0] in ("-h", "--help", "help"):
     print(usage())
-    return 0 if len(argv) >= 2 else 2
-  name = argv[1]
+    return 0 if args else 2
+  name, args = args[0], args[1:]
   if name not in COMMANDS:
-    print(f"{usage()}\n\nerror: unknown subcommand {name!r}", file=sys.stderr)
-    return 2
-  from absl import app
+    return _fail(f"unknown subcommand {name!r}; subcommands: {', '.join(COMMANDS)} "
+                 "(tfsports --help)")
+  wants_help = any(a in ("-h", "--help") for a in args)
+  from absl import flags
+  from absl import logging
   module = importlib.import_module(COMMANDS[name][0])
-  module.define_flags()
-  # absl parses the flags and passes [program, positional args...] on.
-  app.run(lambda args: sys.exit(module.main(args)), argv=[f"tfsports {name}"] + argv[2:])
-  return 0
+  spec = None
+  prog = f"tfsports {name}"
+  if name in ("train", "export"):
+    try:
+      spec, args = _job_spec(name, args)
+    except KeyError as e:
+      return _fail(e.args[0])
+  # Flags defined from here on are the subcommand's own; importing a job
+  # (TensorFlow with it) registers absl flags of its own, kept for --helpfull.
+  before = set(flags.FLAGS)
+  if name in ("train", "export"):
+    if spec is None:
+      if wants_help or not args:
+        print(f"usage: tfsports {name} JOB [--FLAGS]\n\n{module.__doc__.strip()}\n\njobs:")
+        for job, (_, desc) in JOBS.items():
+          print(f"  {job:<10}  {desc}")
+        return 0 if wants_help else 2
+      return _fail(f"tfsports {name} needs a job first: {', '.join(JOBS)}")
+    module.define_flags(spec, name)
+    prog += f" {spec.name}"
+    doc = (f"usage: {prog} [--FLAGS]\n\n{textwrap.fill(spec.description, 79)}\n\n"
+           + ("examples:\n" + "\n".join(f"  {e}" for e in spec.examples) + "\n"
+              if spec.examples else ""))
+  else:
+    module.define_flags()
+    doc = module.__doc__
+  own = [flags.FLAGS[n] for n in flags.FLAGS if n not in before]
+  own = list({id(f): f for f in own}.values())     # a short name lists a flag twice
+  if wants_help:
+    print(format_help(doc, own))
+    return 0
+  if "--helpfull" in args:
+    print(format_help(doc, own))
+    print("\nabsl flags:\n" + flags.FLAGS.main_module_help())
+    return 0
+  try:
+    positional = flags.FLAGS([prog] + args)
+  except flags.Error as e:
+    return _fail(f"{e}; see {prog} --help")
+  logging.set_verbosity(logging.INFO if verbose else logging.WARNING)
+  try:
+    if hasattr(module, "check"):
+      status = module.check(positional)
+      if status is not None:       # it answered already (--list_models)
+        return status
+    if spec is not None:
+      return module.main(spec, name, positional)
+    return module.main(positional)
+  except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+    return 130
+  except _user_errors() as e:
+    return _fail(e)
+
+
+def _user_errors():
+  from tfsports import errors
+  return (errors.UserError, FileNotFoundError, IsADirectoryError, PermissionError)
 
 
 if __name__ == "__main__":

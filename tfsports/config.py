@@ -20,12 +20,14 @@ import json
 import os
 import typing
 
+from tfsports import errors
+
 CONFIG_FILE = "config.json"
 
 _PRESETS = {}
 
 
-class ConfigMismatchError(ValueError):
+class ConfigMismatchError(errors.UserError):
   """A run directory holds a run with a different config."""
 
 
@@ -97,10 +99,14 @@ def differences(old, new, ignore=()):
 
 
 def prepare_run_dir(run_dir, config):
-  """Writes `config` to RUN_DIR/config.json, or checks it against the one
-  already there (a resume); refuses a config that would change the run.
-  Returns the config."""
+  """Locks RUN_DIR for this process (`training.lock`; the chief alone in a
+  multi-worker run), then writes `config` to RUN_DIR/config.json, or checks
+  it against the one already there (a resume); refuses a config that would
+  change the run. Returns the config."""
   os.makedirs(run_dir, exist_ok=True)
+  from tfsports.training import lock, loop
+  if loop.is_chief():
+    lock.acquire(run_dir)
   path = config_path(run_dir)
   if os.path.exists(path):
     old = read_run_config(run_dir, type(config))

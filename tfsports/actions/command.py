@@ -25,6 +25,8 @@ import sys
 from absl import flags
 import numpy as np
 
+from tfsports import errors
+
 FLAGS = flags.FLAGS
 
 
@@ -61,7 +63,9 @@ class TFLiteStreamClassifier:
 
 def define_flags():
   """Command-line flags; defined on demand so the module imports cleanly."""
-  flags.DEFINE_string("model", None, "SavedModel directory or streaming .tflite file.")
+  flags.DEFINE_string("model", None, "A run directory of `tfsports train actions`, its "
+                      "SavedModel directory or its streaming .tflite file.")
+  flags.DEFINE_bool("list_models", False, "List the trained classifiers under runs/ and exit.")
   flags.DEFINE_bool("json", False, "Print JSON lines.")
   flags.DEFINE_integer("threads", 2, "TFLite threads.")
   flags.DEFINE_bool("stabilize", False, "Remove camera shake before classifying.")
@@ -74,6 +78,9 @@ def load_classifier(model, threads=2):
     raise FileNotFoundError("no --model given")
   from tfsports.actions import export as classifier_export
   model = os.path.normpath(model)
+  run_export = os.path.join(model, "export", "saved_model", "classifier", "1")
+  if os.path.isdir(run_export):      # a run directory
+    model = run_export
   info = classifier_export.find_model_info(model)
   names = info["class_names"] if info else None
   if model.endswith(".tflite"):
@@ -179,13 +186,30 @@ def r_probs(row, names):
   return [row["probabilities"][n] for n in names]
 
 
+TRAIN = "tfsports train actions --preset=footage --data=DIR_WITH_ONE_FOLDER_PER_CLASS"
+RUN_MARKER = os.path.join("saved_model", "classifier", "1", "saved_model.pb")
+
+
+def check(argv):
+  """The failures found before TensorFlow is imported; --list_models."""
+  from tfsports.serving import catalog
+  if FLAGS.list_models:
+    print(catalog.listing("action classifier", {}, catalog.find_runs(RUN_MARKER), TRAIN))
+    return 0
+  if len(argv) != 2:
+    raise errors.UserError("usage: tfsports classify VIDEO|CLASS_FOLDER_DIR --model=RUN_DIR "
+                           "[--json] [--stabilize] [--denoise] [--crop=X,Y,W,H]")
+  catalog.require_inputs(argv[1:2])
+  catalog.require_model(FLAGS.model, "action classifier", {}, TRAIN)
+  return None
+
+
 def main(argv):
   from tfsports.data import video_io
   from tfsports.metrics import classification
-  if len(argv) != 2:
-    print("usage: tfsports classify VIDEO|CLASS_FOLDER_DIR --model=... [--json] "
-          "[--stabilize] [--denoise] [--crop=X,Y,W,H]", file=sys.stderr)
-    return 2
+  status = check(argv)
+  if status is not None:
+    return status
   try:
     from tfsports.data import preprocess
     crop = preprocess.parse_box(FLAGS.crop) if FLAGS.crop else None

@@ -45,8 +45,10 @@ from tfsports.data import pipelines
 from tfsports.data import sources
 from tfsports.data import synthetic
 from tfsports.data import video_io
-from tfsports.gan import loop
+from tfsports.training import loop
 from tfsports.metrics import classification
+from tfsports.serving import exports as exports_lib
+from tfsports.training import job as job_lib
 
 SYNTHETIC_FPS = 10.0
 
@@ -396,8 +398,7 @@ def train_classifier(config):
       representative=representative_clips(windows), variants=config.tflite_variants)
   report["tflite"] = classifier_export.check_stream_tflite(
       report["exports"], parts, representative_clips(windows, 4))
-  with open(os.path.join(export_dir, "eval_report.json"), "w") as f:
-    json.dump(report, f, indent=2, default=str)
+  exports_lib.write_report(export_dir, report)
   return report
 
 
@@ -456,3 +457,41 @@ def main(config):
   print_report(report)
   print(f"report: {os.path.join(report['config']['run_dir'], 'export', 'eval_report.json')}")
   return 0
+
+
+def summary(report):
+  """What `tfsports train actions` prints when a run ends."""
+  lines = []
+  print_report(report, out=lines.append)
+  run_dir = report.get("config", {}).get("run_dir")
+  if run_dir:
+    lines.append(f"report: {os.path.join(run_dir, 'export', exports_lib.REPORT)}")
+  return "\n".join(lines)
+
+
+JOB = job_lib.JobSpec(
+    name="actions",
+    description="The streaming action classifier: trains on synthetic actions or a "
+                "class-per-folder video directory, evaluates on files held back by file, "
+                "exports SavedModel (clip + streaming signatures) and streaming TFLite.",
+    config_class=ClassifierTrainConfig, train=train_classifier, summary=summary,
+    export=export_run, export_flags=(
+        job_lib.Flag("eval_data", str, None, "Class-per-folder directory to evaluate on."),),
+    field_help={
+        "data": "'synthetic', a class-per-folder video directory (with generated:DIR parts to "
+                "mix in generated clips, comma-separated), or TFRecord shards.",
+        "eval_data": "Held-back class-per-folder directory (default: a file-level split).",
+        "class_names": "Class names in label order (TFRecord data only).",
+        "fps": "Frame rate clips are sampled at (0: the data's).",
+        "image_size": "HEIGHT,WIDTH of the model's frames (empty: the preset's).",
+        "init_from": "Start from another run's weights (a second stage).",
+        "max_per_class": "Keep only the first N real training files of each class (0: all).",
+        "generated_fraction": "Share of each batch from the generated:DIR parts of --data.",
+        "strategy": "tf.distribute strategy: default, mirrored, multi_worker, tpu.",
+    },
+    list_types={"image_size": int},
+    examples=("tfsports train actions                   # tiny, the renderer's five actions",
+              "tfsports train actions --preset=footage --data=/videos/by_class "
+              "--run_dir=runs/my_actions",
+              "tfsports export actions --run_dir=runs/my_actions --eval_data=/videos/test"),
+)

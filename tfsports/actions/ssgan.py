@@ -21,9 +21,11 @@ from tfsports.gan import losses as losses_lib
 from tfsports.data import synthetic
 from tfsports.actions import model as classifier_models
 from tfsports.actions import generator as video_gan
-from tfsports.gan import loop
+from tfsports.training import loop
 from tfsports.gan import model as gan_lib
 from tfsports import config as config_lib
+from tfsports.serving import exports as exports_lib
+from tfsports.training import job as job_lib
 
 
 def ssgan_d_losses(logits_labelled, labels, logits_unlabelled, logits_fake, num_classes):
@@ -308,6 +310,29 @@ def train_and_export(config, labels_per_class, run_dir, seed=0):
       tuple(names) + ("generated",), config.fps, representative=test_x[:4])
   report = {"labels_per_class": labels_per_class, "num_labelled": int(len(idx)),
             "top1": acc, "exports": exports}
-  with open(os.path.join(export_dir, "eval_report.json"), "w") as f:
-    json.dump(report, f, indent=2)
+  exports_lib.write_report(export_dir, report)
   return report
+
+
+def _train_job(config, labels_per_class=10, run_dir="runs/ssgan", seed=0):
+  return train_and_export(config, labels_per_class, run_dir, seed)
+
+
+def summary(report):
+  import json
+  return json.dumps(report, indent=2)
+
+
+JOB = job_lib.JobSpec(
+    name="ssgan",
+    description="The semi-supervised GAN classifier (the discriminator is a K+1-way video "
+                "classifier) trained with few labels; its discriminator is evaluated on "
+                "held-back clips and exported like the action classifier.",
+    config_class=LabelEfficiencyConfig, train=_train_job, summary=summary,
+    extra_flags=(
+        job_lib.Flag("labels_per_class", int, 10, "Labelled clips per class (0 = all)."),
+        job_lib.Flag("run_dir", str, "runs/ssgan", "Output directory."),
+        job_lib.Flag("seed", int, 0, "Seed."),
+    ),
+    examples=("tfsports train ssgan --labels_per_class=10 --run_dir=runs/ssgan",),
+)

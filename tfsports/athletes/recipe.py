@@ -18,11 +18,12 @@ from tfsports.gan import losses as losses_lib
 from tfsports.data import crops as crops_lib
 from tfsports.data import synthetic
 from tfsports.athletes import model as athlete_models
-from tfsports.gan import loop as common
+from tfsports.training import loop as common
 from tfsports.serving import exports as exports_lib
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 from tfsports import config as config_lib
+from tfsports.training import job as job_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,6 +149,21 @@ def train_athlete(config):
   model = train(config)
   report = {"config": dataclasses.asdict(config), "eval": evaluate(model, config),
             "exports": export(model, os.path.join(config.run_dir, "export"))}
-  with open(os.path.join(config.run_dir, "export", "eval_report.json"), "w") as f:
-    json.dump(report, f, indent=2)
+  exports_lib.write_report(os.path.join(config.run_dir, "export"), report)
   return report
+
+
+def summary(report):
+  lines = [json.dumps(report["eval"], indent=2)]
+  lines += [f"{name}: {path}" for name, path in report["exports"].items()]
+  return "\n".join(lines)
+
+
+JOB = job_lib.JobSpec(
+    name="athletes",
+    description="Athlete recognition (kit/team, jersey number, re-ID embedding) from player "
+                "crops of synthetic scenes, evaluated on held-back scenes, exported as "
+                "SavedModel and TFLite.",
+    config_class=AthleteTrainConfig, train=train_athlete, summary=summary,
+    examples=("tfsports train athletes --run_dir=runs/athlete_tiny --train_steps=1500",),
+)

@@ -16,6 +16,8 @@ import sys
 from absl import flags
 import numpy as np
 
+from tfsports import errors
+
 FLAGS = flags.FLAGS
 USAGE = "usage: tfsports generate --model=RUN_OR_EXPORT --class=NAME|all --num=N --out=DIR"
 
@@ -28,6 +30,7 @@ def define_flags():
   flags.DEFINE_string("out", None, "Output directory (class-per-folder).")
   flags.DEFINE_integer("seed", 0, "First seed; clip k uses seed + k.")
   flags.DEFINE_integer("grid_columns", 8, "Clips per row of the GIF grid.")
+  flags.DEFINE_bool("list_models", False, "List the trained video GANs under runs/ and exit.")
 
 
 def grid(clips, columns):
@@ -67,12 +70,28 @@ def generate_class_folders(runner, classes, num, out_dir, seed=0, grid_columns=8
   return written
 
 
+TRAIN = "tfsports train augment --data=DIR_WITH_ONE_FOLDER_PER_CLASS"
+RUN_MARKER = os.path.join("saved_model", "generator")
+
+
+def check(argv):
+  """The failures found before TensorFlow is imported; --list_models."""
+  from tfsports.serving import catalog
+  if FLAGS.list_models:
+    print(catalog.listing("video GAN", {}, catalog.find_runs(RUN_MARKER), TRAIN))
+    return 0
+  catalog.require_model(FLAGS.model, "video GAN", {}, TRAIN)
+  if len(argv) > 1 or not FLAGS.out or not FLAGS["class"].value:
+    raise errors.UserError(USAGE)
+  return None
+
+
 def main(argv):
   from tfsports.augment import export
   from tfsports.data import video_io
-  if len(argv) > 1 or not FLAGS.out or not FLAGS.model or not FLAGS["class"].value:
-    print(USAGE, file=sys.stderr)
-    return 2
+  status = check(argv)
+  if status is not None:
+    return status
   try:
     runner = export.GeneratorRunner(FLAGS.model)
     wanted = FLAGS["class"].value

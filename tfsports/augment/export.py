@@ -93,9 +93,8 @@ class GeneratorRunner:
     if self.kind == "saved_model":
       self.fn = tf.saved_model.load(self.path).signatures["serving_default"]
     else:
-      from ai_edge_litert import interpreter as litert
-      self.fn = litert.Interpreter(model_path=self.path,
-                                   num_threads=num_threads).get_signature_runner()
+      from tfsports.serving import interpreters
+      self.fn = interpreters.load_interpreter(self.path, num_threads).get_signature_runner()
 
   def class_id(self, name):
     if name not in self.class_names:

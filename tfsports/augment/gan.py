@@ -15,7 +15,7 @@ at half resolution. Hinge loss; EMA of the generator through its optimizer.
 import tensorflow as tf
 
 from tfsports.augment import diffaugment
-from tfsports.gan import loop
+from tfsports.training import loop
 from tfsports.gan import model as gan_lib
 
 

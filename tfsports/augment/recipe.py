@@ -27,8 +27,10 @@ from tfsports.augment import model as model_lib
 from tfsports.data import pipelines
 from tfsports.data import sources
 from tfsports.data import video_io
-from tfsports.gan import loop
+from tfsports.training import loop
 from tfsports.gan import losses as losses_lib
+from tfsports.serving import exports as exports_lib
+from tfsports.training import job as job_lib
 
 REAL_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "real")
 BASKETBALL = os.path.join(REAL_ROOT, "actions", "basketball_jennycs")
@@ -337,8 +339,7 @@ def train_augment(config, classifier_run=None):
             "export_check": check_export(exports),
             "quality": evaluate(runner, config, classifier_run)}
   write_grids(runner, config, os.path.join(export_dir, "samples"))
-  with open(os.path.join(export_dir, "eval_report.json"), "w") as f:
-    json.dump(report, f, indent=2, default=str)
+  exports_lib.write_report(export_dir, report)
   return report
 
 
@@ -355,3 +356,25 @@ def summary(report):
       f"{q['chance']:.3f})",
       f"SavedModel vs TFLite: {report['export_check']}",
       *(f"{k}: {v}" for k, v in report["exports"].items())])
+
+
+def _train_job(config, classifier=None):
+  return train_augment(config, classifier)
+
+
+JOB = job_lib.JobSpec(
+    name="augment",
+    description="The class-conditional video GAN on a class-per-folder dataset (the training "
+                "part of its file-level split); Fréchet/KID and conditioning accuracy in a "
+                "real-only classifier's features; exports SavedModel and TFLite.",
+    config_class=AugmentTrainConfig, train=_train_job, summary=summary,
+    extra_flags=(
+        job_lib.Flag("classifier", str, None, "A real-only action classifier run on the same "
+                     "data, for the Fréchet/KID features and the conditioning accuracy; "
+                     "trained into RUN_DIR/classifier if not given."),),
+    field_help={"data": "Class-per-folder video dataset.",
+                "fps": "Frame rate the clips are sampled at (0: the data's).",
+                "strategy": "tf.distribute strategy: default, mirrored, multi_worker, tpu."},
+    examples=("tfsports train augment --preset=tiny --data=/videos/by_class "
+              "--run_dir=runs/augment_tiny",),
+)

@@ -9,8 +9,10 @@ import collections
 
 import numpy as np
 
+from tfsports import errors
 
-class MOTFormatError(ValueError):
+
+class MOTFormatError(errors.UserError):
   """A MOT file that cannot be read; names the file and the line."""
 
 

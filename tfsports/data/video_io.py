@@ -14,12 +14,14 @@ import av
 import cv2
 import numpy as np
 
+from tfsports import errors
+
 # FFmpeg's own logging is noisy on corrupt input; the errors that matter are
 # raised as exceptions instead.
 av.logging.set_level(av.logging.PANIC)
 
 
-class VideoReadError(Exception):
+class VideoReadError(errors.UserError):
   """A video file could not be read. `path` and `reason` say which and why."""
 
   def __init__(self, path, reason):
@@ -364,6 +366,7 @@ class VideoWriter:
       self._copy_audio()
     self._container.close()
     self._container = None
+    errors.public_mode(self._tmp_path)
     os.replace(self._tmp_path, self.path)
 
   def abort(self):

@@ -24,6 +24,8 @@ import sys
 from absl import flags
 import numpy as np
 
+from tfsports import errors
+
 FLAGS = flags.FLAGS
 PRESETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets")
 USAGE = "usage: tfsports forecast TRACKS --out=DIR [--horizon=4] [--samples=20] [--fill]"
@@ -39,6 +41,7 @@ def define_flags():
                      "default: each scene's end.")
   flags.DEFINE_bool("fill", False, "Fill gaps of up to 3 s instead of forecasting.")
   flags.DEFINE_integer("seed", 0, "Noise seed.")
+  flags.DEFINE_bool("list_models", False, "List the bundled and trained models and exit.")
 
 
 def resolve_model(model):
@@ -155,13 +158,31 @@ def fill_scenes(scenes, runner, out_dir, seed=0):
   return done
 
 
+TRAIN = "tfsports train forecast --preset=tiny [--data=TRACKS_DIR]"
+
+
+def check(argv):
+  """The failures found before TensorFlow is imported; --list_models."""
+  from tfsports.serving import catalog
+  presets = catalog.bundled(PRESETS_DIR, "model_info.json")
+  if FLAGS.list_models:
+    print(catalog.listing("trajectory", presets, catalog.find_runs("model_info.json"), TRAIN))
+    return 0
+  files = argv[1:]
+  if not FLAGS.out or len(files) != 1:
+    raise errors.UserError(USAGE)
+  catalog.require_inputs(files)
+  catalog.require_model(FLAGS.model, "trajectory", presets, TRAIN)
+  return None
+
+
 def main(argv):
   from tfsports.forecast import data
   from tfsports.forecast import export
+  status = check(argv)
+  if status is not None:
+    return status
   files = argv[1:]
-  if not FLAGS.out or len(files) != 1:
-    print(USAGE, file=sys.stderr)
-    return 2
   try:
     runner = export.ForecastRunner(resolve_model(FLAGS.model))
     scenes = [data.resample(s, runner.config.fps) for s in data.read_scenes(files[0])]

@@ -30,6 +30,8 @@ import os
 
 import numpy as np
 
+from tfsports import errors
+
 FEET = 0.3048
 PITCH = (105.0, 68.0)      # the Last Row data's 0-100 units span a standard pitch
 # TrackID3x3's court image: across all 21 sequences the players' positions
@@ -41,7 +43,7 @@ PITCH = (105.0, 68.0)      # the Last Row data's 0-100 units span a standard pit
 COURT_PX_PER_M = 92.0
 
 
-class TrajectoryFormatError(ValueError):
+class TrajectoryFormatError(errors.UserError):
   """A trajectory file that cannot be read; names the file and the problem."""
 
 

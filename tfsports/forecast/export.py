@@ -104,8 +104,8 @@ class ForecastRunner:
     if self.kind == "saved_model":
       self.fn = tf.saved_model.load(self.path).signatures["fill"]
     else:
-      from ai_edge_litert import interpreter as litert
-      interpreter = litert.Interpreter(model_path=self.path, num_threads=num_threads)
+      from tfsports.serving import interpreters
+      interpreter = interpreters.load_interpreter(self.path, num_threads)
       self.fn = interpreter.get_signature_runner()
 
   def fill(self, paths, known, team, seed=0):

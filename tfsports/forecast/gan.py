@@ -17,7 +17,7 @@ the group's.
 
 import tensorflow as tf
 
-from tfsports.gan import loop
+from tfsports.training import loop
 from tfsports.gan import model as gan_lib
 
 

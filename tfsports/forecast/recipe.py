@@ -32,8 +32,10 @@ from tfsports import config as config_lib
 from tfsports.forecast import data as data_lib
 from tfsports.forecast import gan as gan_lib
 from tfsports.forecast import model as model_lib
-from tfsports.gan import loop
+from tfsports.training import loop
 from tfsports.gan import losses as losses_lib
+from tfsports.serving import exports as exports_lib
+from tfsports.training import job as job_lib
 
 REAL_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "real")
 # The known layout of the shared trajectories: (glob, reader, held back).
@@ -445,8 +447,7 @@ def evaluate_and_export(trainer, config, scenes):
                                          synthetic_split(config, held_back=True)),
             "exports": paths}
   report["export_check"] = export_lib.check_export(paths, config)
-  with open(os.path.join(export_dir, "eval_report.json"), "w") as f:
-    json.dump(report, f, indent=2, default=str)
+  exports_lib.write_report(export_dir, report)
   with open(os.path.join(export_dir, "report.md"), "w") as f:
     f.write(markdown(report))
   return report
@@ -470,6 +471,22 @@ def train_forecast(config):
   trainer, status = train(config, scenes)
   report = evaluate_and_export(trainer, config, scenes)
   report["training"] = status
-  with open(os.path.join(config.run_dir, "export", "eval_report.json"), "w") as f:
-    json.dump(report, f, indent=2, default=str)
+  exports_lib.write_report(os.path.join(config.run_dir, "export"), report)
   return report
+
+
+JOB = job_lib.JobSpec(
+    name="forecast",
+    description="The trajectory GAN on the shared real tracking data (held back by game / "
+                "shot) and simulated players, or a folder of your own tracking files (every "
+                "fifth file held back); forecasting and gap filling against the baselines; "
+                "exports SavedModel and TFLite.",
+    config_class=ForecastTrainConfig, train=train_forecast, summary=markdown,
+    export=export_run, export_flags=(
+        job_lib.Flag("data", str, None, "Trajectories folder to evaluate on (the run's)."),),
+    field_help={"data": "Folder of trajectory files.",
+                "strategy": "tf.distribute strategy: default, mirrored, multi_worker, tpu."},
+    examples=("tfsports train forecast --preset=tiny --run_dir=runs/forecast_tiny",
+              "tfsports train forecast --data=/my/tracks",
+              "tfsports export forecast --run_dir=runs/forecast_tiny"),
+)

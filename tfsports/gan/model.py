@@ -20,7 +20,7 @@ one; optimizers wrapped for loss scaling (mixed_float16) scale and unscale.
 import keras
 import tensorflow as tf
 
-from tfsports.gan import loop
+from tfsports.training import loop
 
 
 class GAN(keras.Model):

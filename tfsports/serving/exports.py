@@ -9,9 +9,10 @@ import os
 import shutil
 
 MODEL_INFO = "model_info.json"
+REPORT = "eval_report.json"
 # What an export folder may hold; a folder with anything else is not
 # replaced (a user's --export_dir=~ must never be swapped away).
-EXPORT_ENTRIES = ("saved_model", "tflite", "samples", MODEL_INFO, "eval_report.json",
+EXPORT_ENTRIES = ("saved_model", "tflite", "samples", MODEL_INFO, REPORT,
                   "detector_config.json")
 EXPORT_SUFFIXES = (".tflite", ".keras", ".json", ".md", ".png", ".gif")
 
@@ -65,6 +66,17 @@ class AtomicExport:
     if isinstance(value, (list, tuple)):
       return type(value)(self.final(v) for v in value)
     return value
+
+
+def write_report(export_dir, report):
+  """Writes EXPORT_DIR/eval_report.json whole (written aside, then renamed:
+  a kill mid-write leaves the previous report); returns its path."""
+  path = os.path.join(export_dir, REPORT)
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "w") as f:
+    json.dump(report, f, indent=2, default=str)
+  os.replace(tmp, path)
+  return path
 
 
 def looks_like_export(folder):

@@ -22,8 +22,10 @@ import base64
 import numpy as np
 import tensorflow as tf
 
+from tfsports import errors
 
-class RequestError(ValueError):
+
+class RequestError(errors.UserError):
   """A request that TF Serving would refuse (HTTP 400)."""
 
 

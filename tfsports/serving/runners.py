@@ -10,8 +10,11 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from tfsports import errors
+from tfsports.serving import interpreters
 
-class ModelMismatchError(ValueError):
+
+class ModelMismatchError(errors.UserError):
   """The input does not fit the model (size, window, dtype)."""
 
 
@@ -77,10 +80,8 @@ class SavedModelRunner:
 
 class TFLiteRunner:
   def __init__(self, path, num_threads=2):
-    from ai_edge_litert import interpreter as litert
     self.path = path
-    self.interpreter = litert.Interpreter(model_path=path, num_threads=num_threads)
-    self.interpreter.allocate_tensors()
+    self.interpreter = interpreters.load_interpreter(path, num_threads)
     self.input = self.interpreter.get_input_details()[0]
     self.output = self.interpreter.get_output_details()[0]
     self.window = int(self.input["shape"][1])
@@ -126,9 +127,8 @@ class StreamingTFLiteRunner:
   states; `reset` starts a new stream."""
 
   def __init__(self, path, num_threads=2):
-    from ai_edge_litert import interpreter as litert
     self.path = path
-    self.interpreter = litert.Interpreter(model_path=path, num_threads=num_threads)
+    self.interpreter = interpreters.load_interpreter(path, num_threads)
     self.runner = self.interpreter.get_signature_runner()
     details = self.runner.get_input_details()
     self.state_names = sorted(n for n in details if n != "frame")

@@ -26,8 +26,8 @@ class NonBuiltinOpsError(ValueError):
 def builtin_ops(path):
   """The sorted op names of a .tflite file; raises `NonBuiltinOpsError` if
   any is a Flex or custom op."""
-  from ai_edge_litert import interpreter as litert
-  interpreter = litert.Interpreter(model_path=os.fspath(path))
+  from tfsports.serving import interpreters
+  interpreter = interpreters.load_interpreter(path)
   ops = sorted({op["op_name"] for op in interpreter._get_ops_details()})
   bad = [op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]
   if bad:

@@ -20,6 +20,9 @@ import sys
 from absl import flags
 import cv2
 
+from tfsports import errors
+from tfsports import progress as progress_lib
+
 FLAGS = flags.FLAGS
 
 PRESET_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -97,29 +100,42 @@ def upscale_video(in_path, out_path, model="tiny_x4", resize=False, crf=18,
     else:
       runner = runners.TiledRunner(runner)
   n = 0
+  meter = progress_lib.Progress("upscale", info.num_frames) if progress else None
   with video_io.VideoWriter(out_path, fps=info.fps or 25.0, crf=crf, lossless=lossless,
                             audio_from=in_path) as writer:
     for window in runners.iter_windows(frames, runner.window):
       writer.write(runner(window))
       n += 1
-      if progress:
-        print(f"\r{n}/{info.num_frames} frames", end="", file=sys.stderr, flush=True)
-  if progress:
-    print(file=sys.stderr)
+      if meter:
+        meter.update(n)
+  if meter:
+    meter.done()
   return n
+
+
+TRAIN = "tfsports train superres --data=VIDEOS_DIR"
+
+
+def check(argv):
+  """The failures found before TensorFlow is imported; --list_models."""
+  from tfsports.serving import catalog
+  if FLAGS.list_models:
+    print(catalog.listing("super-resolution", list_presets(),
+                          catalog.find_runs(os.path.join("saved_model", "sr")), TRAIN))
+    return 0
+  if len(argv) != 3:
+    raise errors.UserError("usage: tfsports upscale IN.mp4 OUT.mp4 [--model=...]")
+  catalog.require_inputs(argv[1:2])
+  catalog.require_model(FLAGS.model, "super-resolution", list_presets(), TRAIN)
+  return None
 
 
 def main(argv):
   from tfsports.data import video_io
   from tfsports.serving import runners
-  if FLAGS.list_models:
-    for name, path in list_presets().items():
-      print(f"{name}\t{path}")
-    return 0
-  if len(argv) != 3:
-    print("usage: tfsports upscale IN.mp4 OUT.mp4 [--model=...]",
-          file=sys.stderr)
-    return 2
+  status = check(argv)
+  if status is not None:
+    return status
   try:
     from tfsports.data import preprocess
     crop = preprocess.parse_box(FLAGS.crop) if FLAGS.crop else None

@@ -9,7 +9,7 @@ generator learns reconstruction alone.
 
 import tensorflow as tf
 
-from tfsports.gan import loop
+from tfsports.training import loop
 from tfsports.gan import losses as losses_lib
 from tfsports.gan import model as gan_lib
 

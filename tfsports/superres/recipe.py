@@ -26,10 +26,11 @@ from tfsports.serving import exports as exports_lib
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 from tfsports.serving import runners
-from tfsports.gan import loop as common
+from tfsports.training import loop as common
 from tfsports.gan import losses as losses_lib
 from tfsports.superres import gan as sr_gan
 from tfsports import config as config_lib
+from tfsports.training import job as job_lib
 
 
 # The real footage the presets train and evaluate on (../shared/data/real
@@ -300,8 +301,7 @@ def _evaluate_and_export(trainer, config, export_dir):
         saved, _export_size_clips(config), degradation, temporal=False)["mean"]["psnr_y"]
   report["tflite"] = comparison
   report["exports"] = {"saved_model": saved, **{f"tflite_{k}": v for k, v in tflite.items()}}
-  with open(os.path.join(export_dir, "eval_report.json"), "w") as f:
-    json.dump(report, f, indent=2, default=str)
+  exports_lib.write_report(export_dir, report)
   return report
 
 
@@ -320,8 +320,7 @@ def train_sr(config):
     return {"training": status}      # the chief evaluates and exports
   report = evaluate_and_export(trainer, config)
   report["training"] = status
-  with open(os.path.join(config.run_dir, "export", "eval_report.json"), "w") as f:
-    json.dump(report, f, indent=2, default=str)
+  exports_lib.write_report(os.path.join(config.run_dir, "export"), report)
   return report
 
 
@@ -338,3 +337,71 @@ def export_run(run_dir, **changes):
   if not run.restore():
     raise FileNotFoundError(f"{run_dir}: no checkpoint to export")
   return evaluate_and_export(trainer, config)
+
+
+def summary(report):
+  """What `tfsports train superres` prints when a run ends."""
+  mean = report["synthetic"]["mean"]
+  lines = [f"PSNR-Y {mean['psnr_y']:.2f} dB vs bicubic {mean['bicubic_psnr_y']:.2f} dB "
+           f"({mean['gain_db']:+.2f} dB) on held-back synthetic clips"]
+  if "real" in report:
+    real = report["real"]
+    lines += ["real footage never trained on, through `tfsports upscale`:",
+              sr_eval.format_real(real),
+              f"real-footage gain over bicubic: {real['mean']['gain_db']:+.2f} dB on average, "
+              f"{real['min_gain_db']:+.2f} dB at worst"]
+  lines += [f"{name}: {path}" for name, path in report["exports"].items()]
+  run_dir = report.get("config", {}).get("run_dir")
+  if run_dir:
+    lines.append(f"report: {os.path.join(run_dir, 'export', exports_lib.REPORT)}")
+  return "\n".join(lines)
+
+
+def _train_job(config, deterministic=False):
+  if deterministic:
+    loop.enable_determinism()
+  return train_sr(config)
+
+
+def _export_job(run_dir, export_height=None, export_width=None, **changes):
+  if export_height and export_width:
+    changes["export_size"] = (export_height, export_width)
+  return export_run(run_dir, **changes)
+
+
+JOB = job_lib.JobSpec(
+    name="superres",
+    description="The video super-resolution / restoration GAN: trains (resuming in --run_dir), "
+                "scores PSNR/SSIM/tOF against bicubic on held-back synthetic clips and real "
+                "videos, exports SavedModel (TF Serving) and TFLite float32/float16/dynamic/int8.",
+    config_class=SRTrainConfig, train=_train_job, summary=summary, export=_export_job,
+    export_fields=("real_eval_videos", "tflite_variants"),
+    extra_flags=(
+        job_lib.Flag("eval_video", "multi", None, "Real videos to evaluate on, never trained "
+                     "on (repeatable; preset default: the held-back real videos).",
+                     field="real_eval_videos"),
+        job_lib.Flag("deterministic", bool, False, "Op determinism: a killed and resumed run "
+                     "ends with the weights of an uninterrupted one (slower on GPUs)."),
+    ),
+    export_flags=(
+        job_lib.Flag("export_height", int, None, "Low-res height of the TFLite models."),
+        job_lib.Flag("export_width", int, None, "Low-res width of the TFLite models."),
+        job_lib.Flag("eval_video", "multi", None, "Real videos to evaluate on (held out).",
+                     field="real_eval_videos"),
+    ),
+    run_dir=lambda config: f"runs/sr_{config.preset}_x{config.scale}",
+    field_help={
+        "scale": "Upscaling factor; 1 = restoration.",
+        "data": "'synthetic', folders or files of videos, or TFRecords, comma-separated.",
+        "degradation": "Degradation preset: real, bicubic, light, broadcast, restore.",
+        "strategy": "tf.distribute strategy: default, mirrored, multi_worker, tpu.",
+        "mixed_precision": "Mixed precision policy: '', mixed_float16, mixed_bfloat16.",
+        "jit_compile": "XLA-compile the train step.",
+        "train_steps": "Total generator steps.", "warmup_steps": "Reconstruction-only steps first.",
+        "batch_size": "Global batch size.", "checkpoint_every": "Steps between checkpoints.",
+    },
+    examples=("tfsports train superres                  # tiny x4: synthetic + ../shared real footage",
+              "tfsports train superres --preset=test --run_dir=runs/sr_test",
+              "tfsports train superres --preset=base --scale=2 --data=synthetic,/videos "
+              "--strategy=mirrored"),
+)

@@ -25,6 +25,8 @@ import sys
 
 from absl import flags
 
+from tfsports import errors
+
 FLAGS = flags.FLAGS
 PRESETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets")
 CONFIG_FILE = "detector_config.json"
@@ -45,6 +47,7 @@ def define_flags():
   flags.DEFINE_string("pitch_points", None, "Image-to-pitch pairs on the first frame, "
                       "'u,v,X,Y;...' (pixels; metres), 4 or more.")
   flags.DEFINE_bool("annotate", True, "Write annotated.mp4.")
+  flags.DEFINE_bool("list_models", False, "List the bundled and trained detectors and exit.")
   flags.DEFINE_bool("cmc", True, "Compensate camera motion (panning cameras).")
   flags.DEFINE_string("athletes", None, "Athletes model (a run directory of "
                       "training/train_athlete.py or its .tflite): appearance in the "
@@ -143,13 +146,37 @@ USAGE = ("usage: tfsports track VIDEO --out=DIR [--detector=centernet|background
          "[--noannotate]  or  tfsports track --detections=DETS.txt --fps=25 --out=DIR")
 
 
+TRAIN = "tfsports train detector --preset=tiny"
+
+
+def check(argv):
+  """The failures found before TensorFlow is imported; --list_models."""
+  from tfsports.serving import catalog
+  if FLAGS.list_models:
+    print(catalog.listing("detector", list_presets(),
+                          catalog.find_runs(os.path.join("tflite", "detector_float32.tflite")),
+                          TRAIN))
+    return 0
+  videos = argv[1:]
+  if not FLAGS.out or len(videos) > 1 or bool(videos) == bool(FLAGS.detections):
+    raise errors.UserError(USAGE)
+  catalog.require_inputs(videos or [FLAGS.detections])
+  if videos and FLAGS.detector == "centernet":
+    catalog.require_model(FLAGS.model, "detector", list_presets(), TRAIN)
+  if videos and FLAGS.detector.startswith("mot:"):
+    catalog.require_inputs([FLAGS.detector[4:]])
+  if videos and FLAGS.ball != "none":
+    catalog.require_model(FLAGS.ball, "ball detector", list_presets(), TRAIN)
+  return None
+
+
 def main(argv):
   from tfsports.data import mot
   from tfsports.data import video_io
+  status = check(argv)
+  if status is not None:
+    return status
   videos = argv[1:]
-  if not FLAGS.out or len(videos) > 1 or bool(videos) == bool(FLAGS.detections):
-    print(USAGE, file=sys.stderr)
-    return 2
   try:
     if FLAGS.detections:
       path, num_tracks, num_frames = track_file(FLAGS.detections, FLAGS.out, FLAGS.fps,
@@ -162,6 +189,10 @@ def main(argv):
   except (mot.MOTFormatError, video_io.VideoReadError, FileNotFoundError, ValueError) as e:
     print(f"\nerror: {e}", file=sys.stderr)
     return 2
+  if not summary["num_detections"]:
+    print(f"warning: {videos[0]}: the detector found nobody in {summary['num_frames']} "
+          "frames; try --detector=background for a static camera, or a detector trained on "
+          "this footage (--model)", file=sys.stderr)
   print(f"wrote {summary['num_tracks']} tracks over {summary['num_frames']} frames "
         f"({summary['fps']:.1f} frames/s tracking) to {FLAGS.out}: "
         + ", ".join(os.path.basename(p) for p in summary["paths"].values()))

@@ -38,8 +38,8 @@ class DetectorRunner:
       if model.endswith(".tflite"):
         if not os.path.isfile(model):
           raise FileNotFoundError(f"{model}: no such TFLite file")
-        from ai_edge_litert import interpreter as litert
-        self.interpreter = litert.Interpreter(model_path=model, num_threads=num_threads)
+        from tfsports.serving import interpreters
+        self.interpreter = interpreters.load_interpreter(model, num_threads)
         self.fn = self.interpreter.get_signature_runner()
         self.kind = "tflite"
         shape = self.interpreter.get_input_details()[0]["shape"][1:]

@@ -15,6 +15,7 @@ import time
 import cv2
 import numpy as np
 
+from tfsports import progress as progress_lib
 from tfsports.athletes import teams as teams_lib
 from tfsports.data import crops as crops_lib
 from tfsports.data import mot
@@ -72,10 +73,10 @@ class AthleteFeatures:
   `jersey_confidence`). model: the athletes export's .tflite file."""
 
   def __init__(self, model, jersey_confidence=0.8, num_threads=2):
-    from ai_edge_litert import interpreter as litert
+    from tfsports.serving import interpreters
     if not os.path.isfile(model):
       raise FileNotFoundError(f"{model}: no such athletes TFLite model")
-    self.interpreter = litert.Interpreter(model_path=model, num_threads=num_threads)
+    self.interpreter = interpreters.load_interpreter(model, num_threads)
     self.fn = self.interpreter.get_signature_runner()
     self.crop_size = tuple(int(d) for d in self.interpreter.get_input_details()[0]["shape"][1:3])
     self.jersey_confidence = jersey_confidence
@@ -208,12 +209,6 @@ def to_pitch(homography, camera_to_first, points):
   return q[:, :2] / q[:, 2:]
 
 
-def _progress(done, total, start, out):
-  rate = done / max(time.perf_counter() - start, 1e-9)
-  of = f"/{total}" if total else ""
-  print(f"\rtrack: frame {done}{of} ({rate:.1f} frames/s)", end="", file=out, flush=True)
-
-
 def track_frames(frames, detector, fps, config=None, ball_detector=None, cmc=True,
                  athletes=None, progress=None, total=None):
   """The online pass over frames (uint8 [H, W, 3] RGB in order).
@@ -233,6 +228,8 @@ def track_frames(frames, detector, fps, config=None, ball_detector=None, cmc=Tru
   camera = np.eye(2, 3)
   out, ball, cameras, crops, reads = {}, {}, {}, {}, {}
   start = time.perf_counter()
+  meter = progress_lib.Progress("track", total, out=progress) if progress is not None else None
+  num_detections = 0
   t = -1
   for t, frame in enumerate(frames):
     if ball_tracker is None:
@@ -244,6 +241,7 @@ def track_frames(frames, detector, fps, config=None, ball_detector=None, cmc=Tru
     det = detector(frame)
     players = det[det[:, 5] == PLAYER]
     balls = det[det[:, 5] == BALL]
+    num_detections += len(players)
     if ball_detector is not None:
       extra = ball_detector(frame)
       balls = np.concatenate([balls, extra[extra[:, 5] == BALL]])
@@ -261,16 +259,16 @@ def track_frames(frames, detector, fps, config=None, ball_detector=None, cmc=Tru
     found = ball_tracker.update(centres, step)
     if found is not None:
       ball[t] = found
-    if progress is not None and (t + 1) % 10 == 0:
-      _progress(t + 1, total, start, progress)
+    if meter is not None:
+      meter.update(t + 1)
   seconds = time.perf_counter() - start
-  if progress is not None:
-    _progress(t + 1, total, start, progress)
-    print(file=progress)
+  if meter is not None:
+    meter.done()
   c = tracker.config
   return {"tracks": tracker_lib.interpolate_gaps(out, int(round(c.interpolate_seconds * fps))),
           "ball": fill_ball_gaps(ball, ball_tracker.max_gap if ball_tracker else 1),
           "camera": cameras, "crops": crops, "num_frames": t + 1, "seconds": seconds,
+          "num_detections": num_detections,
           "jerseys": {i: max(set(v), key=v.count) for i, v in reads.items()}}
 
 
@@ -418,4 +416,5 @@ def track_video(video_path, out_dir, detector, config=None, ball_detector=None, 
           "mean_track_length": float(np.mean(list(lengths.values()))) if lengths else 0.0,
           "mean_tracked_per_frame": float(np.sum(per_frame) / max(result["num_frames"], 1)),
           "ball_frames": len(result["ball"]), "fps": result["num_frames"] / result["seconds"],
+          "num_detections": result["num_detections"],
           "teams": {int(k): int(v) for k, v in teams.items()}}

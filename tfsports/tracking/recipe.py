@@ -29,12 +29,13 @@ import tensorflow as tf
 from tfsports import config as config_lib
 from tfsports.data import synthetic
 from tfsports.data import video_io
-from tfsports.gan import loop as common
+from tfsports.training import loop as common
 from tfsports.serving import exports as exports_lib
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 from tfsports.tracking import detector as detector_lib
 from tfsports.tracking import detectors as detectors_lib
+from tfsports.training import job as job_lib
 
 REAL_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "real")
 TRACKNET = os.path.join("ball", "tennis_tracknet_game1_clip1")
@@ -425,6 +426,22 @@ def train_detector(config):
       synthetic_examples(model_config, config.seed + 20_000), 16)]
   report["exports"] = export(model, model_config, os.path.join(config.run_dir, "export"),
                              representative)
-  with open(os.path.join(config.run_dir, "export", "eval_report.json"), "w") as f:
-    json.dump(report, f, indent=2)
+  exports_lib.write_report(os.path.join(config.run_dir, "export"), report)
   return report
+
+
+def summary(report):
+  return json.dumps({k: v for k, v in report.items() if k != "config"}, indent=2)
+
+
+JOB = job_lib.JobSpec(
+    name="detector",
+    description="The tracking detector (CenterNet-style players and ball, or the "
+                "TrackNet-style ball detector) on synthetic scenes of every camera type and "
+                "the real ball labels; synthetic and real scored side by side; exports "
+                "SavedModel and float32 / int8 TFLite.",
+    config_class=DetectorTrainConfig, train=train_detector, summary=summary,
+    field_help={"real_root": "Real-data root (../shared/data/real)."},
+    examples=("tfsports train detector --preset=tiny --run_dir=runs/detector_tiny",
+              "tfsports train detector --preset=ball --run_dir=runs/detector_ball"),
+)

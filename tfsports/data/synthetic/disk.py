@@ -2,10 +2,10 @@
 
 import csv
 import os
-import sys
 
 import numpy as np
 
+from tfsports import progress as progress_lib
 from tfsports.data import video_io
 from tfsports.data.synthetic.sports import ACTION_CLASSES
 
@@ -87,6 +87,7 @@ def write_dataset(out_dir, config, num_clips, seed=0, progress=False):
     for k, name in enumerate(ACTION_CLASSES):
       f.write(f"{k + 1} {name}\n")
   rows = []
+  meter = progress_lib.Progress("synth", num_clips, unit="clips") if progress else None
   for index in range(num_clips):
     clip = render_clip(config, seed=seed, index=index)
     name = f"clip_{index:05d}"
@@ -97,11 +98,10 @@ def write_dataset(out_dir, config, num_clips, seed=0, progress=False):
                          fps=config.fps)
     write_clip_annotations(out_dir, name, clip, config.fps)
     rows.append([name, action, int(clip["label"]), clip["sport"], seed, index])
-    if progress:
-      print(f"\r{index + 1}/{num_clips} clips", end="", file=sys.stderr,
-            flush=True)
-  if progress:
-    print(file=sys.stderr)
+    if meter:
+      meter.update(index + 1)
+  if meter:
+    meter.done()
   with open(os.path.join(out_dir, "labels.csv"), "w", newline="") as f:
     writer = csv.writer(f)
     writer.writerow(["clip", "action", "action_index", "sport", "seed", "index"])

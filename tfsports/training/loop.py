@@ -5,11 +5,14 @@ import json
 import math
 import os
 import shutil
+import sys
 
 from absl import logging
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tfsports import errors
 
 
 class NonFiniteLossError(RuntimeError):
@@ -91,7 +94,7 @@ def is_chief():
   return kind == "chief" or (kind == "worker" and index == 0 and "chief" not in cluster)
 
 
-class CheckpointError(ValueError):
+class CheckpointError(errors.UserError):
   """A run has checkpoints but none of them can be read (a ValueError, so
   the training scripts report it as bad input, exit status 2)."""
 
@@ -217,6 +220,8 @@ def fit_resumable(model, run, step_variable, make_dataset, end_step, every, verb
   begin = int(step_variable.numpy())
   if begin >= end_step:
     return 0
+  if verbose == 1 and not sys.stdout.isatty():
+    verbose = 2      # a log file gets one line per epoch, not a redrawn bar
   if begin % every:
     raise ValueError(f"checkpoint at step {begin} is not on the {every}-step grid")
   guard = NonFiniteGuard()
