@@ -27,14 +27,17 @@ def _quiet_stderr():
     os.close(devnull)
 
 
-def load_interpreter(path, num_threads=None):
-  """A LiteRT interpreter of `path` with its tensors allocated. Raises
-  FileNotFoundError for a missing file."""
+def load_interpreter(path, num_threads=None, allocate=True):
+  """A LiteRT interpreter of `path`, its tensors allocated unless
+  `allocate` is False (allocating applies the XNNPACK delegate, whose
+  DELEGATE op then hides the model's own ops). Raises FileNotFoundError for
+  a missing file."""
   from ai_edge_litert import interpreter as litert
   path = os.fspath(path)
   if not os.path.isfile(path):
     raise FileNotFoundError(f"{path}: no such TFLite file")
   with _quiet_stderr():
     interpreter = litert.Interpreter(model_path=path, num_threads=num_threads)
-    interpreter.allocate_tensors()
+    if allocate:
+      interpreter.allocate_tensors()
   return interpreter

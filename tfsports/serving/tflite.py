@@ -27,7 +27,7 @@ def builtin_ops(path):
   """The sorted op names of a .tflite file; raises `NonBuiltinOpsError` if
   any is a Flex or custom op."""
   from tfsports.serving import interpreters
-  interpreter = interpreters.load_interpreter(path)
+  interpreter = interpreters.load_interpreter(path, allocate=False)
   ops = sorted({op["op_name"] for op in interpreter._get_ops_details()})
   bad = [op for op in ops if op.startswith("Flex") or op in ("CUSTOM", "DELEGATE")]
   if bad:
