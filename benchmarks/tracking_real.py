@@ -66,6 +66,7 @@ def ball_through_the_command():
   from the ball.csv that the `tfsports track` command writes (its own
   thresholds and ball track), the two frames before them included so the
   three-frame detector sees them as it would streaming."""
+  from tfsports.metrics import detection as detection_metrics
   from tfsports.tracking import recipe
   video, visible, xy = recipe.read_tracknet(FLAGS.real)
   first = recipe.TRACKNET_HELD_BACK[0] - 2
@@ -83,7 +84,7 @@ def ball_through_the_command():
         i = int(row["frame"]) - 1 + first - held[0]
         if 0 <= i < len(held):
           predicted[i] = float(row["x"]), float(row["y"])
-  s = recipe.ball_scores(predicted, visible[held], xy[held])
+  s = detection_metrics.ball_scores(predicted, visible[held], xy[held])
   print(f"\nBall through `tfsports track` (ball.csv), TrackNet-format frames 140-275: "
         f"precision {s['precision']:.2f}, recall {s['recall']:.2f}, F1 {s['f1']:.2f} "
         f"(TP {s['tp']}, FP {s['fp']}, FN {s['fn']}, TN {s['tn']})")

@@ -18,7 +18,9 @@ from tfsports.metrics import tracking as tracking_metrics
 from tfsports.tracking import command as track_command
 from tfsports.tracking import detectors
 from tfsports.tracking import evaluate
+from tfsports.tracking import appearance
 from tfsports.tracking import pipeline
+from tfsports.metrics import detection as detection_metrics
 from tfsports.tracking import recipe
 
 flags.DEFINE_string("model", "tiny", "Detector: bundled preset, run directory or model path.")
@@ -50,7 +52,7 @@ def main(argv):
     model = FLAGS.athletes
     if os.path.isdir(model):
       model = os.path.join(model, "export", "tflite", "athlete_float32.tflite")
-    athletes = pipeline.AthleteFeatures(model)
+    athletes = appearance.AthleteFeatures(model)
   extra = " HOTA / IDF1 / IDsw with appearance |" if athletes else ""
   print(f"| camera | player AP@0.5 | HOTA | DetA | AssA | IDF1 | MOTA | IDsw | HOTA without CMC |{extra}")
   print("|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if athletes else ""))
@@ -67,7 +69,7 @@ def main(argv):
         if cmc:
           dets += detector.frames
           labels += [seq.gt[t][:, 1:] for t in range(seq.num_frames)]
-    ap = recipe.average_precision(dets, labels)
+    ap = detection_metrics.average_precision(dets, labels)
     with_cmc = tracking_metrics.evaluate_sequences(runs[True])["COMBINED"]
     without = tracking_metrics.evaluate_sequences(runs[False])["COMBINED"]
     line = (f"| {camera} | {100 * ap:.1f} | {100 * with_cmc['HOTA']:.1f} | "

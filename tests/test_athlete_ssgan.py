@@ -6,7 +6,7 @@ from tfsports.gan import losses
 from tfsports.data import crops
 from tfsports.data import synthetic
 from tfsports.athletes import model as athlete_models
-from tfsports.actions import generator as video_gan
+from tfsports.models import video_generator as video_gan
 from tfsports.athletes import recipe as athlete
 from tests import test_case
 from tfsports.actions import ssgan

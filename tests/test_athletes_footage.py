@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from tfsports.athletes import teams
+from tfsports.data import teams
 from tfsports.data import crops as crops_lib
 from tfsports.data import mot
 from tfsports.data import synthetic

@@ -4,6 +4,7 @@ import pytest
 
 from tests import test_case
 from tfsports import cli
+from tfsports.training import registry
 
 SUBCOMMANDS = ("upscale", "classify", "track", "forecast", "generate", "probe", "synth", "tfrecord")
 
@@ -14,7 +15,7 @@ def test_help_lists_every_subcommand():
   for name in SUBCOMMANDS:
     assert f"  {name}" in proc.stdout
   assert set(cli.COMMANDS) == set(SUBCOMMANDS) | {"train", "export"}
-  for job in cli.JOBS:
+  for job in registry.JOBS:
     assert f"  {job}" in proc.stdout
 
 
@@ -63,11 +64,11 @@ def test_subcommand_help(name, flag):
   assert proc.stderr == ""
 
 
-@pytest.mark.parametrize("job", list(cli.JOBS))
+@pytest.mark.parametrize("job", list(registry.JOBS))
 def test_train_help_lists_config_fields_with_preset_defaults(job):
   import dataclasses
   import importlib
-  spec = importlib.import_module(cli.JOBS[job][0]).JOB
+  spec = importlib.import_module(registry.JOBS[job][0]).JOB
   proc = test_case.run_command("train", job, "--help")
   assert proc.returncode == 0, proc.stderr[-2000:]
   for field in dataclasses.fields(spec.config_class):

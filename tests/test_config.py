@@ -5,7 +5,7 @@ import os
 import pytest
 
 from tfsports import config as config_lib
-from tfsports.actions import generator as video_gan
+from tfsports.models import video_generator as video_gan
 from tfsports.actions import model as classifier_models
 from tfsports.actions import recipe as actions_recipe
 from tfsports.actions import ssgan
@@ -16,11 +16,26 @@ from tfsports.data import synthetic
 from tfsports.superres import model as sr_models
 from tfsports.superres import recipe as sr_recipe
 
-CONFIGS = [sr_models.SRConfig, sr_recipe.SRTrainConfig, classifier_models.ClassifierConfig,
-           actions_recipe.ClassifierTrainConfig, video_gan.VideoGeneratorConfig,
-           ssgan.LabelEfficiencyConfig, athlete_models.AthleteConfig,
-           athletes_recipe.AthleteTrainConfig, synthetic.SceneConfig,
-           degrade.DegradationConfig]
+def _all_configs():
+  """Every config class with presets: importing every module of the
+  package registers them all (`config.register_presets`)."""
+  import importlib
+  import pkgutil
+  import tfsports
+  for info in pkgutil.walk_packages(tfsports.__path__, "tfsports."):
+    if ".presets" not in info.name:
+      importlib.import_module(info.name)
+  return config_lib.registered()
+
+
+CONFIGS = _all_configs()
+
+
+def test_the_registry_walk_finds_every_job_config():
+  names = {c.__name__ for c in CONFIGS}
+  assert {"SRTrainConfig", "ClassifierTrainConfig", "DetectorTrainConfig", "ForecastTrainConfig",
+          "AugmentTrainConfig", "AthleteTrainConfig", "LabelEfficiencyConfig"} <= names
+  assert len(CONFIGS) >= 17, sorted(names)
 
 
 @pytest.mark.parametrize("cls", CONFIGS, ids=lambda c: c.__name__)

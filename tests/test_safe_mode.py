@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests import test_case
-from tfsports.actions import generator as video_generator
+from tfsports.models import video_generator as video_generator
 from tfsports.actions import model as classifier_models
 from tfsports.athletes import model as athlete_model
 from tfsports.augment import model as augment_model

@@ -1,4 +1,4 @@
-"""The README's REST requests, built by its own snippets and parsed the way
+"""The REST requests of docs/serving.md, built by its own snippets and parsed the way
 TF Serving's REST API parses them, run through the exported signatures, so
 the documented requests cannot drift from the models."""
 
@@ -23,8 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def readme_requests():
-  """{model name: snippet} of the README's "# rest request: NAME" blocks."""
-  text = open(os.path.join(ROOT, "README.md")).read()
+  """{model name: snippet} of docs/serving.md's "# rest request: NAME" blocks."""
+  text = open(os.path.join(ROOT, "docs", "serving.md")).read()
   section = text.split("## Serving with TF Serving", 1)[1].split("\n## ", 1)[0]
   blocks = re.findall(r"```python\n(# rest request: (\w+)\n.*?)```", section, re.S)
   return {name: code for code, name in blocks}

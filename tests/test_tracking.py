@@ -3,6 +3,7 @@ import pytest
 
 from tests import test_case
 from tfsports.data import mot
+from tfsports.metrics import boxes as boxes_lib
 from tfsports.tracking import tracker as tracker_lib
 
 
@@ -17,8 +18,8 @@ def _walkers(num_frames=30):
 def test_iou_matrix():
   a = np.array([[0, 0, 10, 10]])
   b = np.array([[0, 0, 10, 10], [5, 0, 10, 10], [20, 20, 5, 5]])
-  np.testing.assert_allclose(tracker_lib.iou_matrix(a, b), [[1.0, 50 / 150, 0.0]])
-  assert tracker_lib.iou_matrix(np.zeros((0, 4)), b).shape == (0, 3)
+  np.testing.assert_allclose(boxes_lib.iou_matrix(a, b), [[1.0, 50 / 150, 0.0]])
+  assert boxes_lib.iou_matrix(np.zeros((0, 4)), b).shape == (0, 3)
 
 
 def test_tracks_keep_their_ids_through_misses_and_low_scores():
@@ -198,7 +199,7 @@ def test_perturbed_oracle_protocol_rates_and_seed():
   dets = np.concatenate(list(a.values()))
   # Kept true boxes (about 90%) plus about one false positive per frame.
   assert abs(len(dets) - (0.9 * 20 * 500 + 500)) < 300
-  best = np.concatenate([tracker_lib.iou_matrix(a[t][:, :4], gt[t][:, 1:]).max(1)
+  best = np.concatenate([boxes_lib.iou_matrix(a[t][:, :4], gt[t][:, 1:]).max(1)
                          for t in range(500)])
   true = best > 0.5
   low = dets[:, 4] < 0.55

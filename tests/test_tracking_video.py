@@ -9,8 +9,11 @@ import pytest
 
 from tests import test_case
 from tfsports.data import mot
+from tfsports.metrics import boxes as boxes_lib
 from tfsports.data import video_io
-from tfsports.tracking import pipeline
+from tfsports.tracking import appearance
+from tfsports.tracking import ball as ball_lib
+from tfsports.tracking import camera as camera_lib
 
 KITS = ((220, 40, 40), (40, 60, 220))
 
@@ -43,7 +46,7 @@ def _video(tmp_path, num_frames=30):
 
 def test_camera_motion_finds_a_pan():
   court = _court(240, 320)
-  motion = pipeline.CameraMotion()
+  motion = camera_lib.CameraMotion()
   assert np.allclose(motion(court), np.eye(2, 3))
   shifted = np.roll(court, (-3, 5), axis=(0, 1))        # content moves right 5, up 3
   affine = motion(shifted)
@@ -52,7 +55,7 @@ def test_camera_motion_finds_a_pan():
 
 
 def test_ball_tracker_gates_fills_gaps_and_reacquires():
-  tracker = pipeline.BallTracker(fps=25, width=1000)
+  tracker = ball_lib.BallTracker(fps=25, width=1000)
   found = {}
   for t in range(20):
     ball = (100 + 10 * t, 200 + 5 * t, 0.9)
@@ -65,7 +68,7 @@ def test_ball_tracker_gates_fills_gaps_and_reacquires():
       found[t] = pick
   assert 7 not in found and 8 not in found
   assert all(found[t] == pytest.approx((100 + 10 * t, 200 + 5 * t)) for t in found)
-  filled = pipeline.fill_ball_gaps(found, tracker.max_gap)
+  filled = ball_lib.fill_ball_gaps(found, tracker.max_gap)
   assert filled[7] == pytest.approx((170, 235, True))
   assert filled[6][2] is False
   # Lost for longer than a fillable gap: the best strong candidate restarts it.
@@ -76,24 +79,23 @@ def test_ball_tracker_gates_fills_gaps_and_reacquires():
 
 def test_pseudo_labels_find_the_moving_players(tmp_path):
   from tfsports.tracking import recipe
-  from tfsports.tracking import tracker as tracker_lib
   labels = recipe.pseudo_label(video_io.read_frames(_video(tmp_path)))
   assert min(labels) == 5                     # after the background model's warm-up
   for t, boxes in labels.items():
     truth = np.array(_players(t), np.float32)
     assert len(boxes) == len(truth)
-    assert tracker_lib.iou_matrix(truth, boxes).max(1).min() > 0.4
+    assert boxes_lib.iou_matrix(truth, boxes).max(1).min() > 0.4
 
 
 def test_pitch_points_map_feet_to_metres_through_camera_motion():
-  h = pipeline.parse_pitch_points("0,0,0,0; 200,0,20,0; 200,100,20,10; 0,100,0,10")
-  np.testing.assert_allclose(pipeline.to_pitch(h, np.eye(2, 3), [(100, 50)]), [[10, 5]],
+  h = camera_lib.parse_pitch_points("0,0,0,0; 200,0,20,0; 200,100,20,10; 0,100,0,10")
+  np.testing.assert_allclose(camera_lib.to_pitch(h, np.eye(2, 3), [(100, 50)]), [[10, 5]],
                              atol=1e-6)
   panned = np.array([[1, 0, -40.0], [0, 1, 0]])         # the camera moved 40 px right
-  np.testing.assert_allclose(pipeline.to_pitch(h, panned, [(60, 50)]), [[10, 5]], atol=1e-6)
+  np.testing.assert_allclose(camera_lib.to_pitch(h, panned, [(60, 50)]), [[10, 5]], atol=1e-6)
   for bad in ("0,0,0,0;1,1,1,1;2,2,2,2", "a,b,c,d;1,2,3,4;5,6,7,8;9,1,2,3", "1,2,3;4,5,6"):
     with pytest.raises(ValueError):
-      pipeline.parse_pitch_points(bad)
+      camera_lib.parse_pitch_points(bad)
 
 
 def _read_csv(path):
@@ -161,7 +163,7 @@ def test_track_video_with_the_athletes_model(tmp_path):
   from tfsports.athletes import recipe as athletes
   run = tmp_path / "athletes"
   athletes.train_athlete(athletes.AthleteTrainConfig.from_preset("test", run_dir=str(run)))
-  features = pipeline.AthleteFeatures(str(run / "export" / "tflite" / "athlete_float32.tflite"))
+  features = appearance.AthleteFeatures(str(run / "export" / "tflite" / "athlete_float32.tflite"))
   frame = video_io.read_frames(_video(tmp_path))[10]
   embeddings, jerseys = features(frame, np.array([[25, 10, 12, 30], [0, 0, 2, 3]], float))
   assert embeddings.shape == (2, features.embedding_dim) and jerseys.shape == (2,)

@@ -19,6 +19,8 @@ import os
 import sys
 import textwrap
 
+from tfsports.training import registry
+
 # name -> (module, one-line description); the order is the one --help shows.
 COMMANDS = {
     "upscale": ("tfsports.superres.command",
@@ -39,25 +41,13 @@ COMMANDS = {
     "tfrecord": ("tfsports.data.tfrecord", "write clips as TFRecord shards"),
 }
 
-# job -> (module holding its `JOB` spec, one-line description)
-JOBS = {
-    "superres": ("tfsports.superres.recipe", "video super-resolution / restoration GAN"),
-    "actions": ("tfsports.actions.recipe", "streaming action classifier"),
-    "ssgan": ("tfsports.actions.ssgan", "semi-supervised GAN classifier, few labels"),
-    "athletes": ("tfsports.athletes.recipe", "athlete recognition: team, jersey, re-ID"),
-    "detector": ("tfsports.tracking.recipe", "tracking detector: players and the ball"),
-    "forecast": ("tfsports.forecast.recipe", "trajectory GAN: forecasting and gap filling"),
-    "augment": ("tfsports.augment.recipe", "class-conditional video GAN for augmentation"),
-}
-
-
 def usage():
   width = max(map(len, COMMANDS))
   lines = ["usage: tfsports SUBCOMMAND [ARGS] [--FLAGS]", "", "subcommands:"]
   lines += [f"  {name:<{width}}  {desc}" for name, (_, desc) in COMMANDS.items()]
   lines += ["", "jobs (tfsports train JOB, tfsports export JOB):"]
-  width = max(map(len, JOBS))
-  lines += [f"  {name:<{width}}  {desc}" for name, (_, desc) in JOBS.items()]
+  width = max(map(len, registry.JOBS))
+  lines += [f"  {name:<{width}}  {desc}" for name, (_, desc) in registry.JOBS.items()]
   lines += ["", "tfsports SUBCOMMAND --help shows a subcommand's arguments, flags and examples;",
             "--verbose (any subcommand) shows TensorFlow's own log lines."]
   return "\n".join(lines)
@@ -102,14 +92,11 @@ def format_help(doc, own_flags):
   return "\n".join(lines)
 
 
-def _job_spec(mode, args):
+def _job_spec(args):
   """(JobSpec, remaining args) for `tfsports train|export JOB ...`."""
   if not args or args[0].startswith("-"):
     return None, args
-  job = args[0]
-  if job not in JOBS:
-    raise KeyError(f"unknown job {job!r}; jobs: {', '.join(JOBS)}")
-  return importlib.import_module(JOBS[job][0]).JOB, args[1:]
+  return registry.get(args[0]), args[1:]
 
 
 def main(argv=None):
@@ -134,7 +121,7 @@ def main(argv=None):
   prog = f"tfsports {name}"
   if name in ("train", "export"):
     try:
-      spec, args = _job_spec(name, args)
+      spec, args = _job_spec(args)
     except KeyError as e:
       return _fail(e.args[0])
   # Flags defined from here on are the subcommand's own; importing a job
@@ -144,10 +131,10 @@ def main(argv=None):
     if spec is None:
       if wants_help or not args:
         print(f"usage: tfsports {name} JOB [--FLAGS]\n\n{module.__doc__.strip()}\n\njobs:")
-        for job, (_, desc) in JOBS.items():
+        for job, (_, desc) in registry.JOBS.items():
           print(f"  {job:<10}  {desc}")
         return 0 if wants_help else 2
-      return _fail(f"tfsports {name} needs a job first: {', '.join(JOBS)}")
+      return _fail(f"tfsports {name} needs a job first: {', '.join(registry.JOBS)}")
     module.define_flags(spec, name)
     prog += f" {spec.name}"
     doc = (f"usage: {prog} [--FLAGS]\n\n{textwrap.fill(spec.description, 79)}\n\n"

@@ -79,6 +79,11 @@ def register_presets(cls, presets):
   return presets
 
 
+def registered():
+  """Every config class that has presets, in registration order."""
+  return list(_PRESETS)
+
+
 def config_path(run_dir):
   return os.path.join(run_dir, CONFIG_FILE)
 

@@ -30,7 +30,6 @@ at inference alike.
 """
 
 import dataclasses
-import json
 import os
 
 from absl import logging
@@ -43,6 +42,7 @@ from tfsports.actions import export as classifier_export
 from tfsports.actions import model as classifier_models
 from tfsports.data import pipelines
 from tfsports.data import sources
+from tfsports.data import spec
 from tfsports.data import synthetic
 from tfsports.data import video_io
 from tfsports.training import loop
@@ -113,51 +113,14 @@ TRAIN_PRESETS = {
 config_lib.register_presets(ClassifierTrainConfig, TRAIN_PRESETS)
 
 
-GENERATED = "generated:"
-
-
-def data_parts(data):
-  """(the real folder, [generated folders]) of a class-per-folder `data`."""
-  parts = [p for p in str(data).split(",") if p]
-  real = [p for p in parts if not p.startswith(GENERATED)]
-  generated = [p[len(GENERATED):] for p in parts if p.startswith(GENERATED)]
-  if len(real) != 1:
-    raise ValueError(f"{data}: give one real class-per-folder directory (and any number of "
-                     f"{GENERATED}DIR), got {len(real)} real ones")
-  for folder in [real[0]] + generated:
-    if not os.path.isdir(folder):
-      raise FileNotFoundError(f"{folder}: no such data directory")
-  return real[0], generated
-
-
 def generated_files(config):
   """[(path, label)] of the generated folders, labels by the run's class names."""
-  out = []
-  for folder in data_parts(config.data)[1]:
-    paths, labels, names, _ = sources.readable_class_folders(folder)
-    unknown = sorted(set(names) - set(config.class_names))
-    if unknown:
-      raise ValueError(f"{folder}: class folders {unknown} are not among the real data's "
-                       f"{list(config.class_names)}")
-    out += [(p, list(config.class_names).index(names[l])) for p, l in zip(paths, labels)]
-  return out
+  return spec.generated_files(config.data, config.class_names)
 
 
 def skipped_files(config):
-  """[(path, reason)] of the unreadable files left out of a class-per-folder
-  run's data (real and generated), for the run report."""
-  if is_synthetic(config.data) or is_tfrecord(config.data):
-    return []
-  real, generated = data_parts(config.data)
-  return [s for folder in [real] + generated for s in sources.readable_class_folders(folder)[3]]
-
-
-def is_synthetic(data):
-  return data in ("synthetic", "", None)
-
-
-def is_tfrecord(data):
-  return ".tfrecord" in str(data) or "*" in str(data)
+  """[(path, reason)] of the unreadable files left out of the run's data."""
+  return spec.skipped_files(config.data)
 
 
 def resolve(config):
@@ -168,10 +131,10 @@ def resolve(config):
     changes["num_frames"] = model_config.num_frames
   if not config.image_size:
     changes["image_size"] = tuple(model_config.image_size)
-  if is_synthetic(config.data):
+  if spec.is_synthetic(config.data):
     names = tuple(synthetic.ACTION_CLASSES)
     fps = SYNTHETIC_FPS
-  elif is_tfrecord(config.data):
+  elif spec.is_tfrecord(config.data):
     # Shards carry label indices and frames, not class names nor a rate.
     if not config.class_names or not config.fps or not config.eval_data:
       raise ValueError("TFRecord training data needs --class_names (in label order), "
@@ -180,7 +143,7 @@ def resolve(config):
     names = tuple(config.class_names)
     fps = config.fps
   else:
-    paths, _, names = sources.list_videos(data_parts(config.data)[0])
+    paths, _, names = sources.list_videos(spec.data_parts(config.data)[0])
     if not names:
       raise ValueError(f"{config.data}: no class folders; a class-per-folder dataset "
                        f"is DIR/<class name>/<video files>")
@@ -220,42 +183,24 @@ def scene_config(config, camera):
 
 def folder_split(config):
   """(train, eval) lists of (path, label) of a class-per-folder run."""
-  paths, labels = sources.labelled_videos(data_parts(config.data)[0])
-  if config.eval_data:
-    train, held = list(zip(paths, labels)), eval_files(config)
-  else:
-    t, h = sources.split_by_file(paths, labels, config.eval_fraction)
-    train, held = [(paths[i], labels[i]) for i in t], [(paths[i], labels[i]) for i in h]
-  if config.max_per_class:
-    # The first files of each class in natural (recording) order.
-    train = sorted(train, key=lambda pl: (pl[1], sources.natural_key(pl[0])))
-    train = [pl for k, pl in enumerate(train)
-             if sum(1 for q in train[:k] if q[1] == pl[1]) < config.max_per_class]
-  return train, held
+  return spec.folder_split(config.data, config.eval_fraction, config.max_per_class,
+                           config.eval_data, config.class_names)
 
 
 def eval_files(config):
-  """[(path, label)] of `eval_data`, its class folders matched to the run's
-  classes by name (any subset of them, in any order)."""
-  paths, labels, names = sources.list_videos(config.eval_data)
-  unknown = sorted(set(names) - set(config.class_names))
-  if not names or unknown:
-    raise ValueError(f"{config.eval_data}: class folders {unknown or '(none)'} are not "
-                     f"among the run's classes {list(config.class_names)}")
-  index = [list(config.class_names).index(n) for n in names]
-  return [(p, index[l]) for p, l in zip(paths, labels) if l >= 0]
+  return spec.eval_files(config.eval_data, config.class_names)
 
 
 def train_dataset(config, input_context=None, skip=0):
   """Batches of (uint8 [B, T, H, W, 3], int32 [B]) for training."""
-  if is_tfrecord(config.data):
+  if spec.is_tfrecord(config.data):
     clips = pipelines.clip_dataset(config.data, config.num_frames, config.image_size,
                                    seed=config.seed, input_context=input_context,
                                    stabilize=config.stabilize, denoise=config.denoise)
     return pipelines.classification_batches(
         clips, config.batch_size, seed=config.seed, input_context=input_context,
         shuffle_buffer=256).skip(skip)
-  if is_synthetic(config.data):
+  if spec.is_synthetic(config.data):
     parts = [pipelines.clip_dataset("synthetic", config.num_frames, config.image_size,
                                     seed=config.seed + 97 * k, input_context=input_context,
                                     scene_config=scene_config(config, camera))
@@ -291,7 +236,7 @@ def eval_set(config):
   Synthetic: clips of a seed training never uses, one window each. A
   folder: every held-back file, cut into windows as `classify` cuts it.
   """
-  if is_synthetic(config.data) and not config.eval_data:
+  if spec.is_synthetic(config.data) and not config.eval_data:
     n = config.eval_clips
     cams = config.cameras
     clips = [synthetic.render_clip(scene_config(config, cams[k % len(cams)]),
@@ -312,7 +257,7 @@ def eval_set(config):
       continue
     windows.append(sources.clip_windows(frames, config.num_frames))
     labels.append(label)
-    names.append(os.path.relpath(path, config.eval_data or data_parts(config.data)[0]))
+    names.append(os.path.relpath(path, config.eval_data or spec.data_parts(config.data)[0]))
   return windows, np.array(labels, np.int64), names
 
 
@@ -475,7 +420,7 @@ JOB = job_lib.JobSpec(
                 "class-per-folder video directory, evaluates on files held back by file, "
                 "exports SavedModel (clip + streaming signatures) and streaming TFLite.",
     config_class=ClassifierTrainConfig, train=train_classifier, summary=summary,
-    export=export_run, export_flags=(
+    export=export_run, load_run=load_run, export_flags=(
         job_lib.Flag("eval_data", str, None, "Class-per-folder directory to evaluate on."),),
     field_help={
         "data": "'synthetic', a class-per-folder video directory (with generated:DIR parts to "

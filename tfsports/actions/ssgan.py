@@ -20,12 +20,13 @@ import tensorflow as tf
 from tfsports.gan import losses as losses_lib
 from tfsports.data import synthetic
 from tfsports.actions import model as classifier_models
-from tfsports.actions import generator as video_gan
+from tfsports.models import video_generator as video_gan
 from tfsports.training import loop
 from tfsports.gan import model as gan_lib
 from tfsports import config as config_lib
 from tfsports.serving import exports as exports_lib
 from tfsports.training import job as job_lib
+from tfsports.data import real as real_data
 
 
 def ssgan_d_losses(logits_labelled, labels, logits_unlabelled, logits_fake, num_classes):
@@ -137,7 +138,7 @@ EXPERIMENT_PRESETS = {
     "default": LabelEfficiencyConfig(),
     # The real basketball clips (or any class-per-folder set): 7-frame
     # portrait clips, held back by file.
-    "footage": LabelEfficiencyConfig(data="../shared/data/real/actions/basketball_jennycs",
+    "footage": LabelEfficiencyConfig(data=real_data.path("actions", "basketball_jennycs"),
                                      num_frames=8, image_size=(48, 32), fps=24.0,
                                      labels_per_class=(5, 10, 0), train_steps=400),
     "test": LabelEfficiencyConfig(classifier_preset="test", generator_preset="test",

@@ -1,5 +1,5 @@
 """The class-conditional video GAN's networks, after DVD-GAN: the suite's
-video generator (`actions.generator`) and two projection critics, one on
+video generator (`models.video_generator`) and two projection critics, one on
 sampled frames (spatial), one on the whole clip at half resolution
 (temporal), both spectrally normalised.
 
@@ -12,7 +12,7 @@ import keras
 from keras import ops
 
 from tfsports import config as config_lib
-from tfsports.actions import generator as video_generator
+from tfsports.models import video_generator
 from tfsports.layers import PACKAGE
 
 

@@ -28,11 +28,13 @@ from tfsports.data import pipelines
 from tfsports.data import sources
 from tfsports.data import video_io
 from tfsports.training import loop
-from tfsports.gan import losses as losses_lib
 from tfsports.serving import exports as exports_lib
 from tfsports.training import job as job_lib
+from tfsports.data import spec
+from tfsports.training import registry
+from tfsports.data import real as real_data
 
-REAL_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "real")
+REAL_ROOT = real_data.REAL_ROOT
 BASKETBALL = os.path.join(REAL_ROOT, "actions", "basketball_jennycs")
 
 
@@ -101,11 +103,8 @@ def resolve(config):
 
 def split(config):
   """(train, held back) lists of (path, label), split by file."""
-  from tfsports.actions import recipe as classifier_recipe
-  # The classifier's own split (and few-labels cut), so both see the same files.
-  return classifier_recipe.folder_split(classifier_recipe.ClassifierTrainConfig(
-      data=config.data, eval_fraction=config.eval_fraction,
-      max_per_class=config.max_per_class))
+  # The classifier's split (and few-labels cut), so both see the same files.
+  return spec.folder_split(config.data, config.eval_fraction, config.max_per_class)
 
 
 def make_dataset(config, begin, strategy):
@@ -142,21 +141,12 @@ def build_trainer(config):
                                     model_lib.build_spatial_discriminator(m),
                                     model_lib.build_temporal_discriminator(m),
                                     sampled_frames=m.sampled_frames, policy=config.policy)
-  d_loss_fn, g_loss_fn = losses_lib.ADVERSARIAL[config.gan_loss]
-  trainer.compile(
-      d_optimizer=loop.make_optimizer(config.d_learning_rate, beta_1=0.0),
-      g_optimizer=loop.make_optimizer(config.g_learning_rate, beta_1=0.0, use_ema=True,
-                                      ema_momentum=config.ema_momentum),
-      d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn)
-  trainer.build_optimizers()
-  return trainer
+  return trainer.compile_from_config(config, d_beta_1=0.0, g_beta_1=0.0)
 
 
 def run_directory(trainer, run_dir):
-  return loop.RunDirectory(run_dir, generator=trainer.generator,
-                           spatial_discriminator=trainer.discriminator,
-                           temporal_discriminator=trainer.temporal_discriminator,
-                           g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+  return trainer.run_directory(run_dir, spatial_discriminator=trainer.discriminator,
+                               temporal_discriminator=trainer.temporal_discriminator)
 
 
 class SampleClips(keras.callbacks.Callback):
@@ -242,9 +232,8 @@ def evaluate(runner, config, classifier_run, seed=10_000):
   classifier's top-1 on generated clips against the class asked for,
   beside its top-1 on the held-back real clips."""
   from tfsports.actions import model as classifier_models
-  from tfsports.actions import recipe as classifier_recipe
   from tfsports.metrics import distribution
-  c_config, _, parts, _ = classifier_recipe.load_run(classifier_run)
+  c_config, _, parts, _ = registry.get("actions").load_run(classifier_run)
   if tuple(c_config.class_names) != tuple(config.class_names):
     raise ValueError(f"{classifier_run}: classes {list(c_config.class_names)} are not the "
                      f"GAN's {list(config.class_names)}")
@@ -320,20 +309,18 @@ def train_augment(config, classifier_run=None):
   """Train (resuming), export, evaluate. classifier_run: a real-only
   action classifier run on the same data (trained here into
   RUN_DIR/classifier if not given). Returns the report."""
-  import json
-  from tfsports.actions import recipe as classifier_recipe
   from tfsports.augment import export as export_lib
   trainer, config, status = train(config)
   export_dir = os.path.join(config.run_dir, "export")
   exports = export_lib.export(trainer.ema_generator(), config, export_dir, clip_length(config))
   if not classifier_run:
     classifier_run = os.path.join(config.run_dir, "classifier")
-    classifier_recipe.train_classifier(classifier_recipe.ClassifierTrainConfig.from_preset(
+    classifier = registry.get("actions")
+    classifier.train(classifier.config_class.from_preset(
         "footage", data=config.data, eval_fraction=config.eval_fraction, fps=config.fps,
         run_dir=classifier_run, seed=config.seed, verbose=0, tflite_variants=("float32",)))
   runner = export_lib.GeneratorRunner(exports["saved_model"])
-  skipped = classifier_recipe.skipped_files(
-      classifier_recipe.ClassifierTrainConfig(data=config.data))
+  skipped = spec.skipped_files(config.data)
   report = {"config": config.to_dict(), "training": status, "exports": exports,
             "skipped_files": skipped,
             "export_check": check_export(exports),

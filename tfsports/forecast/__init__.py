@@ -1,1 +1,2 @@
-"""Trajectory forecasting and gap filling (issue 10): so far the data layer."""
+"""The trajectory GAN: forecasting players' paths and filling gaps in their
+tracks (data, model, GAN, recipe, export, `tfsports forecast`)."""

@@ -410,3 +410,35 @@ def min_ade_fde(samples, truth, valid=None):
   ade, fde = dist.mean(-1).min(0), dist[..., -1].min(0)
   keep = np.ones(len(truth), bool) if valid is None else np.asarray(valid, bool)
   return float(ade[keep].mean()), float(fde[keep].mean())
+
+
+# ---- model windows: padding and masks ------------------------------------
+
+def pad_window(xy, team, max_agents):
+  """xy [A, T, 2], team [A] -> paths [max_agents, T, 2], team [max_agents]
+  (padding team -1) and present bool [max_agents]."""
+  a = min(len(xy), max_agents)
+  paths = np.zeros((max_agents,) + xy.shape[1:], np.float32)
+  teams = np.full(max_agents, -1, np.int32)
+  paths[:a], teams[:a] = xy[:a], team[:a]
+  present = np.arange(max_agents) < a
+  return paths, teams, present
+
+
+def forecast_mask(present, num_frames, num_observed):
+  known = np.zeros((len(present), num_frames), np.float32)
+  known[present, :num_observed] = 1
+  return known
+
+
+def gap_mask(present, num_frames, lengths, rng, gapped=None):
+  """Agents `gapped` (bool [A]; default all present) lose `lengths[a]`
+  frames each, with >= 2 known frames on both sides; the other present
+  agents are known throughout."""
+  known = np.zeros((len(present), num_frames), np.float32)
+  known[present] = 1
+  for a in np.flatnonzero(present if gapped is None else gapped & present):
+    g = int(lengths[a])
+    start = int(rng.integers(2, num_frames - 2 - g + 1))
+    known[a, start:start + g] = 0
+  return known

@@ -142,14 +142,13 @@ def check_export(paths, train_config, seed=3):
   """Max |difference| (metres) between the Keras generator, the SavedModel
   and the TFLite model on one synthetic window, same noise."""
   from tfsports.forecast import data as data_lib
-  from tfsports.forecast import recipe
   config = train_config.model_config
   scene = data_lib.resample(data_lib.synthetic_scenes(1, seed=seed, seconds=7)[0], config.fps)
   xy, _, team = data_lib.windows(scene, config.num_frames, 1, config.max_agents)[0]
   generator = keras.saving.load_model(paths["keras"], safe_mode=True)
-  padded, teams, present = recipe.pad_window(xy, team, config.max_agents)
-  known = recipe.forecast_mask(present, config.num_frames, config.num_observed)
-  ref = recipe.sample_generator(generator, train_config, padded, known, teams,
+  padded, teams, present = data_lib.pad_window(xy, team, config.max_agents)
+  known = data_lib.forecast_mask(present, config.num_frames, config.num_observed)
+  ref = model_lib.sample_generator(generator, train_config, padded, known, teams,
                                 train_config.eval_samples, seed)[:, :len(xy)]
   out = {}
   for name, path in (("saved_model", paths["saved_model"]),

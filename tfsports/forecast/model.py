@@ -22,6 +22,7 @@ import dataclasses
 
 import keras
 from keras import ops
+import numpy as np
 
 from tfsports import config as config_lib
 from tfsports.layers import PACKAGE
@@ -325,3 +326,12 @@ def build_group_discriminator(config):
   x = apply_sn_dense(x, config.disc_width, "group2")
   out = apply_sn_dense(x, 1, "logits", activation=False)
   return keras.Model(inputs, out, name="group_discriminator")
+
+
+def sample_generator(generator, config, paths, known, team, num_samples, seed):
+  """num_samples fills of one padded window: [K, A, T, 2] (seeded noise)."""
+  m = config.model_config
+  noise = noise_for(seed, 1, num_samples, m).numpy()
+  tile = lambda x: np.repeat(x[None], num_samples, 0)
+  return np.asarray(generator({"paths": tile(paths), "known": tile(known),
+                               "team": tile(team), "noise": noise}, training=False))

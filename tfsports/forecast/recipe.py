@@ -20,7 +20,6 @@ interpolation.
 
 import dataclasses
 import glob
-import json
 import os
 import time
 
@@ -30,14 +29,15 @@ import tensorflow as tf
 
 from tfsports import config as config_lib
 from tfsports.forecast import data as data_lib
+from tfsports.forecast import evaluate as protocol
 from tfsports.forecast import gan as gan_lib
 from tfsports.forecast import model as model_lib
 from tfsports.training import loop
-from tfsports.gan import losses as losses_lib
 from tfsports.serving import exports as exports_lib
 from tfsports.training import job as job_lib
+from tfsports.data import real as real_data
 
-REAL_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "real")
+REAL_ROOT = real_data.REAL_ROOT
 # The known layout of the shared trajectories: (glob, reader, held back).
 # Held back: whole games, power plays or scenes, never windows of a kept file.
 SOURCES = {
@@ -48,8 +48,6 @@ SOURCES = {
                        lambda p: [data_lib.read_trackid3x3(p)], ("basket_S3",)),
     "soccer (Metrica)": ("metrica_excerpt/*tracking.txt", data_lib.read_metrica, ("",)),
 }
-HORIZONS_S = (1, 2, 3, 4)
-GAP_S = (1, 2, 3)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,36 +158,6 @@ def training_pools(config, scenes):
   return pools
 
 
-def pad_window(xy, team, max_agents):
-  """xy [A, T, 2], team [A] -> paths [max_agents, T, 2], team [max_agents]
-  (padding team -1) and present bool [max_agents]."""
-  a = min(len(xy), max_agents)
-  paths = np.zeros((max_agents,) + xy.shape[1:], np.float32)
-  teams = np.full(max_agents, -1, np.int32)
-  paths[:a], teams[:a] = xy[:a], team[:a]
-  present = np.arange(max_agents) < a
-  return paths, teams, present
-
-
-def forecast_mask(present, num_frames, num_observed):
-  known = np.zeros((len(present), num_frames), np.float32)
-  known[present, :num_observed] = 1
-  return known
-
-
-def gap_mask(present, num_frames, lengths, rng, gapped=None):
-  """Agents `gapped` (bool [A]; default all present) lose `lengths[a]`
-  frames each, with >= 2 known frames on both sides; the other present
-  agents are known throughout."""
-  known = np.zeros((len(present), num_frames), np.float32)
-  known[present] = 1
-  for a in np.flatnonzero(present if gapped is None else gapped & present):
-    g = int(lengths[a])
-    start = int(rng.integers(2, num_frames - 2 - g + 1))
-    known[a, start:start + g] = 0
-  return known
-
-
 def make_batch(pools, config, step):
   """The batch of `step` (seeded by it, so a resumed run sees the same
   stream): {paths float32 [B, A, T, 2], known float32 [B, A, T], team int32
@@ -205,15 +173,16 @@ def make_batch(pools, config, step):
     xy, team = xy[order], team[order]
     if rng.random() < 0.5:              # mirror: left and right are alike
       xy = xy * np.array([1, -1], np.float32)
-    paths, teams, present = pad_window(xy, team, m.max_agents)
+    paths, teams, present = data_lib.pad_window(xy, team, m.max_agents)
     if rng.random() < config.gap_fraction:
-      lengths = rng.integers(int(GAP_S[0] * m.fps), int(GAP_S[-1] * m.fps) + 1, m.max_agents)
+      lengths = rng.integers(int(protocol.GAP_S[0] * m.fps),
+                             int(protocol.GAP_S[-1] * m.fps) + 1, m.max_agents)
       # One lost track among known ones, or several at once.
       gapped = rng.random(m.max_agents) < 0.5
       gapped[rng.integers(int(present.sum()))] = True
-      known = gap_mask(present, m.num_frames, lengths, rng, gapped)
+      known = data_lib.gap_mask(present, m.num_frames, lengths, rng, gapped)
     else:
-      known = forecast_mask(present, m.num_frames, m.num_observed)
+      known = data_lib.forecast_mask(present, m.num_frames, m.num_observed)
     for k, v in (("paths", paths), ("known", known), ("team", teams)):
       batch[k].append(v)
   batch = {k: np.stack(v) for k, v in batch.items()}
@@ -250,22 +219,14 @@ def build_trainer(config):
                                   model_lib.build_group_discriminator(m),
                                   num_samples=config.num_samples,
                                   agent_variety_weight=config.agent_variety_weight)
-  d_loss_fn, g_loss_fn = losses_lib.ADVERSARIAL[config.gan_loss]
-  trainer.compile(
-      d_optimizer=loop.make_optimizer(config.d_learning_rate, beta_1=0.5),
-      g_optimizer=loop.make_optimizer(config.g_learning_rate, beta_1=0.9, use_ema=True,
-                                      ema_momentum=config.ema_momentum),
-      d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn, adversarial_weight=config.adversarial_weight)
-  trainer.build_optimizers()
-  return trainer
+  return trainer.compile_from_config(config, d_beta_1=0.5, g_beta_1=0.9,
+                                     adversarial_weight=config.adversarial_weight)
 
 
 def run_directory(trainer, run_dir):
   """The run directory's checkpoints of every network and optimizer."""
-  return loop.RunDirectory(run_dir, generator=trainer.generator,
-                           agent_discriminator=trainer.agent_discriminator,
-                           group_discriminator=trainer.group_discriminator,
-                           g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+  return trainer.run_directory(run_dir, agent_discriminator=trainer.agent_discriminator,
+                               group_discriminator=trainer.group_discriminator)
 
 
 def train(config, scenes=None):
@@ -294,162 +255,21 @@ def train(config, scenes=None):
                    "training_windows": {len(p[0]): p[1] for p in pools}}
 
 
-# ---- evaluation ----------------------------------------------------------
-
-def sample_generator(generator, config, paths, known, team, num_samples, seed):
-  """num_samples fills of one padded window: [K, A, T, 2] (seeded noise)."""
-  m = config.model_config
-  noise = model_lib.noise_for(seed, 1, num_samples, m).numpy()
-  tile = lambda x: np.repeat(x[None], num_samples, 0)
-  return np.asarray(generator({"paths": tile(paths), "known": tile(known),
-                               "team": tile(team), "noise": noise}, training=False))
-
-
-def _summary(values):
-  return float(np.mean(values)) if len(values) else float("nan")
-
-
-def evaluate_forecasts(sampler, windows, config):
-  """Forecasting figures over held-back windows. sampler(paths, known,
-  team, seed) -> [K, A, T, 2]. Returns {method: {metric: metres}} and the
-  number of agents and windows."""
-  m = config.model_config
-  steps = [int(h * m.fps) for h in HORIZONS_S]
-  per = {k: {f"{s}@{h}s": [] for s in ("minADE", "minFDE") for h in HORIZONS_S}
-         for k in ("model", "constant velocity", "linear extrapolation")}
-  joint = {k: {"minJADE": [], "minJFDE": []} for k in per}
-  for w, (xy, _, team) in enumerate(windows):
-    paths, teams, present = pad_window(xy, team, m.max_agents)
-    a = int(present.sum())
-    known = forecast_mask(present, m.num_frames, m.num_observed)
-    obs, truth = xy[:a, :m.num_observed], xy[:a, m.num_observed:]
-    futures = {
-        "model": sampler(paths, known, teams, w)[:, :a, m.num_observed:],
-        "constant velocity": data_lib.constant_velocity(obs, m.num_future)[None],
-        "linear extrapolation": data_lib.linear_extrapolation(obs, m.num_future)[None]}
-    for name, f in futures.items():
-      dist = data_lib.displacement_errors(f, truth)                 # [K, A, H]
-      for h, s in zip(HORIZONS_S, steps):
-        per[name][f"minADE@{h}s"].extend(dist[..., :s].mean(-1).min(0))
-        per[name][f"minFDE@{h}s"].extend(dist[..., s - 1].min(0))
-      joint[name]["minJADE"].append(dist.mean((1, 2)).min())
-      joint[name]["minJFDE"].append(dist[..., -1].mean(1).min())
-  return {name: {**{k: _summary(v) for k, v in per[name].items()},
-                 **{k: _summary(v) for k, v in joint[name].items()}} for name in per}
-
-
-def evaluate_gaps(sampler, windows, config, seed=0, max_gaps_per_window=6):
-  """Gap filling over held-back windows: one agent at a time loses 1, 2 or
-  3 s (in turn) while the others stay known, as when a tracker loses one
-  player. Mean error over the gap frames, metres: linear interpolation, one
-  model sample, the mean of the samples, and the best of the samples."""
-  m = config.model_config
-  rng = np.random.default_rng([seed, 0x6A9])
-  errors = {k: {g: [] for g in GAP_S} for k in
-            ("linear interpolation", "model (one sample)", "model (mean of samples)",
-             "model (best of samples)")}
-  for w, (xy, _, team) in enumerate(windows):
-    paths, teams, present = pad_window(xy, team, m.max_agents)
-    a = int(present.sum())
-    for i in range(min(a, max_gaps_per_window)):
-      gap = GAP_S[(w + i) % len(GAP_S)]
-      lengths = np.full(m.max_agents, int(gap * m.fps))
-      known = gap_mask(present, m.num_frames, lengths, rng, np.arange(m.max_agents) == i)
-      hole = known[i] < 0.5
-      samples = sampler(paths, known, teams, w * m.max_agents + i)[:, i]      # [K, T, 2]
-      fills = {"linear interpolation":
-               data_lib.linear_interpolation(xy[i:i + 1], ~hole[None]),
-               "model (one sample)": samples[:1], "model (mean of samples)":
-               samples.mean(0, keepdims=True), "model (best of samples)": samples}
-      for name, f in fills.items():
-        dist = np.linalg.norm(f[:, hole] - xy[i, hole][None], axis=-1)     # [K, gap]
-        errors[name][gap].append(float(dist.mean(-1).min()))
-  out = {}
-  for name, by_gap in errors.items():
-    out[name] = {f"{g}s": _summary(v) for g, v in by_gap.items()}
-    out[name]["all"] = _summary([x for v in by_gap.values() for x in v])
-  return out
-
-
-def evaluate(sampler, config, scenes, synthetic_test):
-  """Every held-back dataset (and synthetic) through the protocol."""
-  m = config.model_config
-  report = {}
-  for name, (_, test) in list(scenes.items()) + [("synthetic", ([], synthetic_test))]:
-    wins = [w for s in test for w in data_lib.windows(s, m.num_frames, config.eval_stride,
-                                                      m.max_agents)]
-    longest = max((s.num_frames / m.fps for s in test), default=0.0)
-    entry = {"scenes": len(test), "windows": len(wins),
-             "agents": int(sum(len(w[0]) for w in wins))}
-    if not wins:
-      entry["note"] = (f"no {m.num_frames / m.fps:.0f}-s window: the longest held-back "
-                       f"sequence lasts {longest:.1f} s")
-    else:
-      entry["forecast"] = evaluate_forecasts(sampler, wins, config)
-      entry["gaps"] = evaluate_gaps(sampler, wins, config)
-    report[name] = entry
-  return report
-
-
-def _table_rows(report):
-  lines = ["| dataset | windows (agents) | method | " + " | ".join(
-      f"minADE/minFDE@{h}s" for h in HORIZONS_S) + " | minJADE / minJFDE |",
-           "|---|---|---|" + "---|" * (len(HORIZONS_S) + 1)]
-  for name, entry in report.items():
-    if "forecast" not in entry:
-      lines.append(f"| {name} | 0 | {entry['note']} |" + " |" * (len(HORIZONS_S) + 1))
-      continue
-    for method, f in entry["forecast"].items():
-      cells = [f"{f[f'minADE@{h}s']:.2f} / {f[f'minFDE@{h}s']:.2f}" for h in HORIZONS_S]
-      lines.append(f"| {name} | {entry['windows']} ({entry['agents']}) | {method} | "
-                   + " | ".join(cells) + f" | {f['minJADE']:.2f} / {f['minJFDE']:.2f} |")
-  return lines
-
-
-def markdown(report):
-  """The forecasting and gap-filling tables of an evaluation report."""
-  lines = ["Forecasting, observe 2 s, predict 4 s at 5 Hz; metres; model: best of "
-           f"{report['samples']} samples, baselines deterministic.", ""]
-  lines += _table_rows(report["datasets"])
-  lines += ["", "Target: model minFDE@4s at least 30% below constant velocity.", "",
-            "| dataset | minFDE@4s vs constant velocity | minJFDE vs constant velocity |",
-            "|---|---|---|"]
-  for name, entry in report["datasets"].items():
-    if "forecast" in entry:
-      f, cv = entry["forecast"]["model"], entry["forecast"]["constant velocity"]
-      lines.append(f"| {name} | {100 * (f['minFDE@4s'] / cv['minFDE@4s'] - 1):+.0f}% | "
-                   f"{100 * (f['minJFDE'] / cv['minJFDE'] - 1):+.0f}% |")
-  lines += ["", "Gap filling (mean error over the gap frames, metres; one agent at a "
-            "time loses 1, 2 or 3 s, the others known; best of "
-            f"{report['samples']} samples as in the forecasting table):", "",
-            "| dataset | method | " + " | ".join(f"{g} s" for g in GAP_S) + " | all | vs linear |",
-            "|---|---|" + "---|" * (len(GAP_S) + 2)]
-  for name, entry in report["datasets"].items():
-    if "gaps" not in entry:
-      continue
-    base = entry["gaps"]["linear interpolation"]["all"]
-    for method, g in entry["gaps"].items():
-      cells = " | ".join(f"{g[f'{s}s']:.2f}" for s in GAP_S)
-      lines.append(f"| {name} | {method} | {cells} | {g['all']:.2f} | "
-                   f"{100 * (g['all'] / base - 1):+.0f}% |")
-  return "\n".join(lines) + "\n"
-
-
 def evaluate_and_export(trainer, config, scenes):
   from tfsports.forecast import export as export_lib
   generator = trainer.ema_generator()
   export_dir = os.path.join(config.run_dir, "export")
   paths = export_lib.export(generator, config, export_dir)
-  sampler = lambda p, k, t, seed: sample_generator(generator, config, p, k, t,
+  sampler = lambda p, k, t, seed: model_lib.sample_generator(generator, config, p, k, t,
                                                    config.eval_samples, seed)
   report = {"config": config.to_dict(), "samples": config.eval_samples,
-            "datasets": evaluate(sampler, config, scenes,
+            "datasets": protocol.evaluate(sampler, config, scenes,
                                          synthetic_split(config, held_back=True)),
             "exports": paths}
   report["export_check"] = export_lib.check_export(paths, config)
   exports_lib.write_report(export_dir, report)
   with open(os.path.join(export_dir, "report.md"), "w") as f:
-    f.write(markdown(report))
+    f.write(protocol.markdown(report))
   return report
 
 
@@ -481,7 +301,7 @@ JOB = job_lib.JobSpec(
                 "shot) and simulated players, or a folder of your own tracking files (every "
                 "fifth file held back); forecasting and gap filling against the baselines; "
                 "exports SavedModel and TFLite.",
-    config_class=ForecastTrainConfig, train=train_forecast, summary=markdown,
+    config_class=ForecastTrainConfig, train=train_forecast, summary=protocol.markdown,
     export=export_run, export_flags=(
         job_lib.Flag("data", str, None, "Trajectories folder to evaluate on (the run's)."),),
     field_help={"data": "Folder of trajectory files.",

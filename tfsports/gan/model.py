@@ -12,14 +12,19 @@ A subclass says what its networks compute; the base owns the step:
   discriminator_loss(data, fake)      (scalar loss, {metric: per-example})
   generator_loss(data)                (scalar loss, {metric: per-example})
 
-Each of the `d_steps` discriminator updates draws fresh fakes; losses are
-averaged over the global batch (`loop.average_loss`), so N replicas step as
-one; optimizers wrapped for loss scaling (mixed_float16) scale and unscale.
+Each of the `d_steps` discriminator updates calls `generate` again: fresh
+fakes only where `generate` draws its own noise (the semi-supervised GAN);
+the SR generator has none, and the forecast and augmentation GANs take
+theirs from the batch (so a resumed run and 2 replicas see the same noise),
+so their extra updates see the same fakes. Losses are averaged over the
+global batch (`loop.average_loss`), so N replicas step as one; optimizers
+wrapped for loss scaling (mixed_float16) scale and unscale.
 """
 
 import keras
 import tensorflow as tf
 
+from tfsports.gan import losses as losses_lib
 from tfsports.training import loop
 
 
@@ -66,6 +71,29 @@ class GAN(keras.Model):
     # The networks are built functional models; this stops `fit` from
     # tracing `call` on a batch whose structure only train_step knows.
     self.built = True
+
+  def compile_from_config(self, config, d_beta_1, g_beta_1, **kwargs):
+    """compile() from a recipe config's d_learning_rate, g_learning_rate,
+    ema_momentum and gan_loss (a `losses.ADVERSARIAL` name): Adam for both
+    networks, the generator's with the moving average that evaluation and
+    export use; then builds the optimizers (call inside the strategy scope).
+    `kwargs` go to the subclass's compile."""
+    d_loss_fn, g_loss_fn = losses_lib.ADVERSARIAL[config.gan_loss]
+    self.compile(
+        d_optimizer=loop.make_optimizer(config.d_learning_rate, beta_1=d_beta_1),
+        g_optimizer=loop.make_optimizer(config.g_learning_rate, beta_1=g_beta_1, use_ema=True,
+                                        ema_momentum=config.ema_momentum),
+        d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn, **kwargs)
+    self.build_optimizers()
+    return self
+
+  def run_directory(self, run_dir, max_to_keep=3, **discriminators):
+    """The run directory's checkpoints of the generator, the named
+    discriminators (their names are the checkpoint keys) and both
+    optimizers."""
+    return loop.RunDirectory(run_dir, max_to_keep, generator=self.generator,
+                             g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+                             **discriminators)
 
   def generate(self, data, training):
     raise NotImplementedError

@@ -15,7 +15,7 @@ import io
 
 import numpy as np
 
-from tfsports.tracking.tracker import iou_matrix
+from tfsports.metrics.boxes import iou_matrix
 
 # The three TrackEval metric families and the figures reported from them.
 SUMMARY = {"HOTA": "HOTA", "DetA": "HOTA", "AssA": "HOTA", "IDF1": "Identity",

@@ -8,7 +8,6 @@
 """
 
 import dataclasses
-import json
 import os
 import time
 
@@ -27,16 +26,15 @@ from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 from tfsports.serving import runners
 from tfsports.training import loop as common
-from tfsports.gan import losses as losses_lib
 from tfsports.superres import gan as sr_gan
 from tfsports import config as config_lib
 from tfsports.training import job as job_lib
+from tfsports.data import real as real_data
 
 
-# The real footage the presets train and evaluate on (../shared/data/real
-# beside the checkout; TFSPORTS_REAL_DATA moves it). Evaluation is held back
+# The real footage the presets train and evaluate on (`data.real`). Evaluation is held back
 # by file: these two videos are never trained on.
-REAL_DATA = os.environ.get("TFSPORTS_REAL_DATA", os.path.join("..", "shared", "data", "real"))
+REAL_DATA = real_data.REAL_ROOT
 REAL_TRAIN = tuple(os.path.join(REAL_DATA, p) for p in (
     "video/tennis_broadcast_3.mp4", "video/tennis_broadcast_4.mp4",
     "video/compressed-handball_sideview.mp4", "video/v_CricketShot_g04_c01_rgb.gif",
@@ -163,27 +161,17 @@ def build_trainer(config, sr_config):
   trainer = sr_gan.VideoSRGAN(generator,
                               sr_models.build_spatial_discriminator(sr_config),
                               sr_models.build_temporal_discriminator(sr_config))
-  d_loss_fn, g_loss_fn = losses_lib.ADVERSARIAL[config.gan_loss]
-  trainer.compile(
-      d_optimizer=common.make_optimizer(config.d_learning_rate, beta_1=0.5),
-      g_optimizer=common.make_optimizer(config.g_learning_rate, beta_1=0.9, use_ema=True,
-                                        ema_momentum=config.ema_momentum),
-      d_loss_fn=d_loss_fn, g_loss_fn=g_loss_fn, d_steps=config.d_steps,
-      adversarial_weight=config.adversarial_weight,
-      temporal_weight=config.temporal_weight, r1_weight=config.r1_weight,
-      gp_weight=config.gp_weight,
-      jit_compile=config.jit_compile)
-  trainer.build_optimizers()
-  return trainer
+  return trainer.compile_from_config(
+      config, d_beta_1=0.5, g_beta_1=0.9, d_steps=config.d_steps,
+      adversarial_weight=config.adversarial_weight, temporal_weight=config.temporal_weight,
+      r1_weight=config.r1_weight, gp_weight=config.gp_weight, jit_compile=config.jit_compile)
 
 
 def run_directory(trainer, config):
   """The run directory's checkpoints of every network and optimizer."""
-  return common.RunDirectory(
-      config.run_dir, config.keep_checkpoints, generator=trainer.generator,
-      spatial_discriminator=trainer.spatial_discriminator,
-      temporal_discriminator=trainer.temporal_discriminator,
-      g_optimizer=trainer.g_optimizer, d_optimizer=trainer.d_optimizer)
+  return trainer.run_directory(config.run_dir, config.keep_checkpoints,
+                               spatial_discriminator=trainer.spatial_discriminator,
+                               temporal_discriminator=trainer.temporal_discriminator)
 
 
 def train(config):
@@ -359,7 +347,7 @@ def summary(report):
 
 def _train_job(config, deterministic=False):
   if deterministic:
-    loop.enable_determinism()
+    common.enable_determinism()
   return train_sr(config)
 
 

@@ -122,6 +122,7 @@ def track_video_file(video, out_dir, detector="centernet", model="tiny", ball="b
   summary."""
   from tfsports.tracking import detectors
   from tfsports.tracking import pipeline
+  from tfsports.tracking import appearance
   from tfsports.tracking import tracker as tracker_lib
   from tfsports.data import video_io
   video_io.probe(video)       # a bad video fails before any model loads
@@ -133,7 +134,7 @@ def track_video_file(video, out_dir, detector="centernet", model="tiny", ball="b
   if athletes:
     if os.path.isdir(athletes):
       athletes = os.path.join(athletes, "export", "tflite", "athlete_float32.tflite")
-    features = pipeline.AthleteFeatures(athletes)
+    features = appearance.AthleteFeatures(athletes)
   return pipeline.track_video(
       video, out_dir, make_detector(detector, model),
       tracker_lib.TrackerConfig.from_preset(preset or ("centernet" if detector == "centernet"

@@ -36,8 +36,10 @@ from tfsports.serving import tflite as tflite_lib
 from tfsports.tracking import detector as detector_lib
 from tfsports.tracking import detectors as detectors_lib
 from tfsports.training import job as job_lib
+from tfsports.data import real as real_data
+from tfsports.metrics import detection as detection_metrics
 
-REAL_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "real")
+REAL_ROOT = real_data.REAL_ROOT
 TRACKNET = os.path.join("ball", "tennis_tracknet_game1_clip1")
 TRACKNET_TRAIN = range(0, 140)
 TRACKNET_HELD_BACK = range(140, 276)
@@ -278,37 +280,10 @@ def train(config):
   return model
 
 
-def average_precision(detections, labels, iou=0.5):
-  """VOC-style AP (all-point interpolation) at one IoU threshold.
-
-  detections: per image float [N, 5] (x, y, w, h, score); labels: per image
-  float [M, 4]. Each label matches at most one detection, greedily by score.
-  """
-  from tfsports.tracking.tracker import iou_matrix
-  scored, total = [], sum(len(l) for l in labels)
-  for d, l in zip(detections, labels):
-    d = d[np.argsort(-d[:, 4])]
-    taken = np.zeros(len(l), bool)
-    overlaps = iou_matrix(d[:, :4], l)
-    for i in range(len(d)):
-      j = int(np.argmax(np.where(taken, -1, overlaps[i]))) if len(l) else -1
-      hit = j >= 0 and not taken[j] and overlaps[i, j] >= iou
-      if hit:
-        taken[j] = True
-      scored.append((d[i, 4], hit))
-  if not total:
-    return float("nan")
-  scored.sort(key=lambda s: -s[0])
-  hits = np.array([h for _, h in scored], float)
-  tp = np.cumsum(hits)
-  recall = np.concatenate([[0], tp / total])
-  precision = np.concatenate([[1], tp / np.arange(1, len(hits) + 1)])
-  precision = np.maximum.accumulate(precision[::-1])[::-1]
-  return float(np.sum((recall[1:] - recall[:-1]) * precision[1:]))
-
-
-def evaluate_synthetic(model, model_config, config):
-  """Player AP@0.5 per camera type on held-back synthetic clips."""
+def evaluate_synthetic(model, model_config, config, make_detector=None):
+  """Player AP@0.5 per camera type on held-back synthetic clips.
+  `make_detector(model, model_config)` -> frame -> [N, 6] detections
+  (default: `detectors.CenterNetDetector` at threshold 0.05)."""
   out = {}
   if "player" not in model_config.classes:
     return out
@@ -318,7 +293,8 @@ def evaluate_synthetic(model, model_config, config):
     for k in range(config.eval_clips):
       clip = synthetic.render_clip(scene_config(model_config, camera), seed=config.seed + 10_000,
                                    index=k)
-      detector = detectors_lib.CenterNetDetector(model, model_config, threshold=0.05)
+      detector = (make_detector(model, model_config) if make_detector else
+                  detectors_lib.CenterNetDetector(model, model_config, threshold=0.05))
       for t, frame in enumerate(clip["frames"]):
         d = detector(frame)
         if t < model_config.num_frames - 1:
@@ -326,27 +302,8 @@ def evaluate_synthetic(model, model_config, config):
         dets.append(d[d[:, 5] == player][:, :5])
         v = clip["visibility"][t] >= 0.3
         labels.append(clip["boxes"][t][v])
-    out[camera] = {"player_ap50": average_precision(dets, labels)}
+    out[camera] = {"player_ap50": detection_metrics.average_precision(dets, labels)}
   return out
-
-
-def ball_scores(predicted, visible, xy, tolerance=5.0):
-  """TrackNet's precision, recall and F1: a frame's prediction is a true
-  positive within `tolerance` pixels of a visible ball, a false positive
-  farther away or when the ball is not visible; a visible ball with no
-  prediction is a false negative; an invisible ball with none is a true
-  negative. predicted: float [T, 2], NaN where no ball was reported."""
-  reported = ~np.isnan(predicted[:, 0])
-  dist = np.linalg.norm(predicted - xy, axis=1)
-  tp = int(np.sum(reported & visible & (dist <= tolerance)))
-  fp = int(np.sum(reported & ~(visible & (dist <= tolerance))))
-  fn = int(np.sum(~reported & visible))
-  tn = int(np.sum(~reported & ~visible))
-  precision = tp / max(tp + fp, 1)
-  recall = tp / max(tp + fn, 1)
-  return {"precision": precision, "recall": recall,
-          "f1": 2 * precision * recall / max(precision + recall, 1e-9),
-          "tp": tp, "fp": fp, "fn": fn, "tn": tn}
 
 
 def evaluate_ball(model, model_config, real_root):
@@ -359,7 +316,7 @@ def evaluate_ball(model, model_config, real_root):
   track` keeps from the peaks (gating, at most one ball, short gaps
   interpolated), started by peaks above the threshold.
   """
-  from tfsports.tracking import pipeline
+  from tfsports.tracking import ball as ball_lib
   video, visible, xy = read_tracknet(real_root)
   detector = detectors_lib.CenterNetDetector(model, model_config, threshold=0.02)
   ball = detector_lib.CLASSES.index("ball")
@@ -375,21 +332,21 @@ def evaluate_ball(model, model_config, real_root):
 
   train, held = list(TRACKNET_TRAIN), list(TRACKNET_HELD_BACK)
   grid = np.round(np.arange(0.05, 0.95, 0.025), 3)
-  fits = [ball_scores(best_peaks(train, g), visible[train], xy[train])["f1"] for g in grid]
+  fits = [detection_metrics.ball_scores(best_peaks(train, g), visible[train], xy[train])["f1"] for g in grid]
   threshold = float(grid[int(np.argmax(fits))])
-  tracker = pipeline.BallTracker(30.0, video.shape[2], pipeline.BallConfig(
+  tracker = ball_lib.BallTracker(30.0, video.shape[2], ball_lib.BallConfig(
       min_score=threshold / 2, acquire_score=threshold))
   tracked = {}
   for t in range(len(video)):
     found = tracker.update(peaks[t])
     if found is not None:
       tracked[t] = found
-  filled = pipeline.fill_ball_gaps(tracked, tracker.max_gap)
+  filled = ball_lib.fill_ball_gaps(tracked, tracker.max_gap)
   track = np.array([filled[t][:2] if t in filled else (np.nan, np.nan) for t in held],
                    np.float64)
   return {"threshold": threshold, "train_f1": float(max(fits)),
-          "detector": ball_scores(best_peaks(held, threshold), visible[held], xy[held]),
-          "tracked": ball_scores(track, visible[held], xy[held])}
+          "detector": detection_metrics.ball_scores(best_peaks(held, threshold), visible[held], xy[held]),
+          "tracked": detection_metrics.ball_scores(track, visible[held], xy[held])}
 
 
 @exports_lib.atomic_export

@@ -24,6 +24,7 @@ import numpy as np
 from scipy import optimize
 
 from tfsports import config as config_lib
+from tfsports.metrics.boxes import iou_matrix
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,19 +61,6 @@ config_lib.register_presets(TrackerConfig, {
     # labels to tune on.
     "centernet": TrackerConfig(high_score=0.25, low_score=0.1, new_track_score=0.3),
 })
-
-
-def iou_matrix(a, b):
-  """IoU of boxes a [N, 4] and b [M, 4], (x, y, w, h) -> [N, M]."""
-  a = np.asarray(a, np.float64).reshape(-1, 4)
-  b = np.asarray(b, np.float64).reshape(-1, 4)
-  ax, ay, aw, ah = a[:, 0, None], a[:, 1, None], a[:, 2, None], a[:, 3, None]
-  bx, by, bw, bh = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
-  w = np.minimum(ax + aw, bx + bw) - np.maximum(ax, bx)
-  h = np.minimum(ay + ah, by + bh) - np.maximum(ay, by)
-  inter = np.maximum(w, 0) * np.maximum(h, 0)
-  union = aw * ah + bw * bh - inter
-  return inter / np.maximum(union, 1e-9)
 
 
 def match(cost, max_cost):

@@ -36,6 +36,8 @@ class JobSpec:
   export(run_dir, **changes) -> report dict: re-exports a run with its own
   config.json; `export_fields` are the config fields an export may change.
   summary(report) -> text printed when a run ends.
+  load_run(run_dir) -> the job's trained networks, for other jobs that
+  build on them (see `registry`).
   run_dir(config) -> the run directory when --run_dir is not given
   (default: the preset's). `field_help` documents fields in --help;
   `list_types` gives the element type of tuple fields whose presets leave
@@ -47,6 +49,7 @@ class JobSpec:
   train: typing.Callable
   summary: typing.Callable
   export: typing.Optional[typing.Callable] = None
+  load_run: typing.Optional[typing.Callable] = None
   export_fields: tuple = ()
   extra_flags: tuple = ()
   export_flags: tuple = ()

@@ -175,4 +175,3 @@ def render_clip(config, seed=0, index=0, label=None):
   }
 
 
-from tfsports.data.synthetic.disk import write_dataset  # noqa: E402

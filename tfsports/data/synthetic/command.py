@@ -18,6 +18,7 @@ import sys
 from absl import flags
 
 from tfsports.data import synthetic
+from tfsports.data.synthetic import disk
 
 FLAGS = flags.FLAGS
 
@@ -50,7 +51,7 @@ def main(argv):
       fps=FLAGS.fps, noise=FLAGS.noise, motion_blur=FLAGS.motion_blur,
       shake=FLAGS.shake, lighting=FLAGS.lighting,
       jpeg_quality=FLAGS.jpeg_quality)
-  synthetic.write_dataset(FLAGS.out, config, FLAGS.num_clips, seed=FLAGS.seed,
+  disk.write_dataset(FLAGS.out, config, FLAGS.num_clips, seed=FLAGS.seed,
                           progress=True)
   print(f"wrote {FLAGS.num_clips} clips to {os.path.abspath(FLAGS.out)}")
   return 0

@@ -3,7 +3,6 @@
 import csv
 import os
 
-import numpy as np
 
 from tfsports import progress as progress_lib
 from tfsports.data import video_io
