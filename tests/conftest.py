@@ -36,3 +36,20 @@ def indexed_video(tmp_path):
   path = tmp_path / "indexed.mp4"
   video_io.write_video(path, index_frames(24), fps=25)
   return path
+
+
+# The integration lane (`-m integration`): modules that train, export and
+# reload networks, run several processes, kill them or fuzz the decoders.
+# Everything else is the unit lane, under 3 minutes on 2 cores
+# (`-m "not slow and not integration"`).
+INTEGRATION_MODULES = {
+    "test_actions_footage", "test_athlete_ssgan", "test_augment", "test_classifier",
+    "test_faults", "test_forecast", "test_fuzz_decoders", "test_gan", "test_install",
+    "test_multi_worker", "test_safe_mode", "test_serving_contracts", "test_serving_rest",
+    "test_sr", "test_tracking_detector", "test_tracking_video"}
+
+
+def pytest_collection_modifyitems(config, items):
+  for item in items:
+    if item.module.__name__.rsplit(".", 1)[-1] in INTEGRATION_MODULES:
+      item.add_marker(pytest.mark.integration)

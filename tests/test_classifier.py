@@ -111,4 +111,4 @@ def test_classify_tool(trained, tmp_path):
   test_case.run_command_error_test("classify", bad, f"--model={report['exports']['saved_model']}",
                                    match=str(bad))
   test_case.run_command_error_test("classify", video, "--model=/nonexistent/model.tflite",
-                                   match="no such TFLite file")
+                                   match="no such model file")

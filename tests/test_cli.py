@@ -36,6 +36,7 @@ def bad_video(tmp_path_factory):
   return path
 
 
+@pytest.mark.integration
 def test_each_subcommand_refuses_bad_input(bad_video, tmp_path):
   test_case.run_command_error_test("probe", bad_video, match="bad.mp4")
   test_case.run_command_error_test("upscale", bad_video, tmp_path / "out.mp4")
@@ -64,6 +65,7 @@ def test_subcommand_help(name, flag):
   assert proc.stderr == ""
 
 
+@pytest.mark.integration      # each imports its job, TensorFlow with it
 @pytest.mark.parametrize("job", list(registry.JOBS))
 def test_train_help_lists_config_fields_with_preset_defaults(job):
   import dataclasses
@@ -79,13 +81,17 @@ def test_train_help_lists_config_fields_with_preset_defaults(job):
     assert hidden not in proc.stdout
 
 
+_TF = pytest.mark.integration     # imports a job, TensorFlow with it
+
+
 @pytest.mark.parametrize("args", [
     ("upscale", "a.mp4", "b.mp4", "--modle=x"),
     ("track", "--bogus"),
-    ("train", "superres", "--train_stepz=3"),
-    ("train", "superres", "--train_steps=many"),
-    ("export", "forecast", "--nope"),
+    pytest.param(("train", "superres", "--train_stepz=3"), marks=_TF),
+    pytest.param(("train", "superres", "--train_steps=many"), marks=_TF),
+    pytest.param(("export", "forecast", "--nope"), marks=_TF),
     ("forecast", "--samples=lots"),
+    ("classify", "--threads=two"),
 ])
 def test_bad_flag_is_one_line_exit_2(args):
   proc = test_case.run_command_error_test(*args)

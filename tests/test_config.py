@@ -23,7 +23,7 @@ def _all_configs():
   import pkgutil
   import tfsports
   for info in pkgutil.walk_packages(tfsports.__path__, "tfsports."):
-    if ".presets" not in info.name:
+    if ".presets" not in info.name and not info.name.endswith("__main__"):
       importlib.import_module(info.name)
   return config_lib.registered()
 

@@ -37,6 +37,7 @@ def test_a_second_process_is_refused_naming_the_holder(tmp_path):
   lock.release(str(run_dir))
 
 
+@pytest.mark.integration
 def test_train_on_a_locked_run_directory_is_one_line_exit_2(tmp_path):
   run_dir = tmp_path / "run"
   holder = _holder(run_dir)
@@ -52,19 +53,18 @@ def test_train_on_a_locked_run_directory_is_one_line_exit_2(tmp_path):
 
 def test_non_chief_workers_do_not_lock(tmp_path, monkeypatch):
   import json
-  from tfsports import config as config_lib
-  from tfsports.superres import recipe
   run_dir = tmp_path / "run"
   holder = _holder(run_dir)
   try:
     monkeypatch.setenv("TF_CONFIG", json.dumps(
         {"cluster": {"worker": ["localhost:1", "localhost:2"]},
          "task": {"type": "worker", "index": 1}}))
-    config = recipe.SRTrainConfig.from_preset("test", run_dir=str(run_dir))
-    config_lib.prepare_run_dir(str(run_dir), config)     # worker 1 shares the chief's folder
-    monkeypatch.delenv("TF_CONFIG")
+    assert lock.acquire_for_run(str(run_dir)) is False    # worker 1 shares the chief's folder
+    monkeypatch.setenv("TF_CONFIG", json.dumps(
+        {"cluster": {"worker": ["localhost:1", "localhost:2"]},
+         "task": {"type": "worker", "index": 0}}))
     with pytest.raises(lock.RunDirectoryInUseError):
-      config_lib.prepare_run_dir(str(run_dir), config)
+      lock.acquire_for_run(str(run_dir))
   finally:
     holder.send_signal(signal.SIGKILL)
     holder.wait()

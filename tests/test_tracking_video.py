@@ -110,7 +110,8 @@ def test_track_video_command_background_detector(tmp_path):
       "track", video, f"--out={out}", "--detector=background", "--ball=none",
       "--pitch_points=0,0,0,0;160,0,16,0;160,120,16,12;0,120,0,12")
   assert proc.returncode == 0, proc.stderr[-3000:]
-  assert "track: frame 30/30" in proc.stderr            # progress
+  assert "track: 30/30 frames (" in proc.stderr        # progress with its rate
+  assert "\r" not in proc.stderr                        # a pipe gets lines, not redraws
   tracks = mot.read_mot(out / "tracks.txt")
   ids = {int(i) for r in tracks.values() for i in r[:, 0]}
   assert len(ids) == 2, tracks

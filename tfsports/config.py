@@ -104,14 +104,10 @@ def differences(old, new, ignore=()):
 
 
 def prepare_run_dir(run_dir, config):
-  """Locks RUN_DIR for this process (`training.lock`; the chief alone in a
-  multi-worker run), then writes `config` to RUN_DIR/config.json, or checks
-  it against the one already there (a resume); refuses a config that would
-  change the run. Returns the config."""
+  """Writes `config` to RUN_DIR/config.json, or checks it against the one
+  already there (a resume); refuses a config that would change the run.
+  Returns the config. (`tfsports train` locks RUN_DIR first: `training.lock`.)"""
   os.makedirs(run_dir, exist_ok=True)
-  from tfsports.training import lock, loop
-  if loop.is_chief():
-    lock.acquire(run_dir)
   path = config_path(run_dir)
   if os.path.exists(path):
     old = read_run_config(run_dir, type(config))

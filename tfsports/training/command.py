@@ -11,6 +11,7 @@ Exit status: 0, 2 for bad input (one line, `error: ...`), 3 if training
 diverged (a loss became NaN or Inf; the last good checkpoint is kept).
 """
 
+import contextlib
 import dataclasses
 import sys
 
@@ -121,24 +122,23 @@ def make_config(spec, mode="train"):
 
 def main(spec, mode, argv):
   """Runs `tfsports train|export JOB`; returns the exit status."""
-  from tfsports.training import lock
   from tfsports.training import loop
   if len(argv) > 1:
     raise errors.UserError(f"unexpected arguments: {' '.join(argv[1:])}")
   try:
     if mode == "train":
       config, extras = make_config(spec)
-      if loop.is_chief():
-        lock.acquire(extras.get("run_dir") or config.run_dir)
-      report = spec.train(config, **extras)
+      run_dir = extras.get("run_dir") or config.run_dir
+      with _locked(run_dir):
+        report = spec.train(config, **extras)
     else:
       if spec.export is None:
         raise errors.UserError(f"{spec.name} has no separate export; its training run exports")
       if not FLAGS.run_dir:
         raise errors.UserError("--run_dir is required: the run to export")
       changes, extras = changes_from_flags(spec, mode)
-      lock.acquire(FLAGS.run_dir)
-      report = spec.export(FLAGS.run_dir, **changes, **extras)
+      with _locked(FLAGS.run_dir):
+        report = spec.export(FLAGS.run_dir, **changes, **extras)
   except loop.NonFiniteLossError as e:
     print(f"error: {e}", file=sys.stderr)
     return 3
@@ -152,6 +152,17 @@ def main(spec, mode, argv):
   if text:
     print(text)
   return 0
+
+
+@contextlib.contextmanager
+def _locked(run_dir):
+  from tfsports.training import lock
+  held = lock.acquire_for_run(run_dir)
+  try:
+    yield
+  finally:
+    if held:
+      lock.release(run_dir)
 
 
 def _one_line(e):

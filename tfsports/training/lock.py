@@ -53,6 +53,17 @@ def acquire(run_dir):
   _held[key] = f
 
 
+def acquire_for_run(run_dir):
+  """`acquire` on the chief of a multi-worker run (or a lone process); the
+  other workers share the chief's directory and take no lock. Returns
+  whether this process holds it."""
+  from tfsports.training import loop
+  if not loop.is_chief():
+    return False
+  acquire(run_dir)
+  return True
+
+
 def release(run_dir):
   f = _held.pop(os.path.realpath(run_dir), None)
   if f is not None:
