@@ -207,9 +207,6 @@ def check(argv):
 def main(argv):
   from tfsports.data import video_io
   from tfsports.metrics import classification
-  status = check(argv)
-  if status is not None:
-    return status
   try:
     from tfsports.data import preprocess
     crop = preprocess.parse_box(FLAGS.crop) if FLAGS.crop else None

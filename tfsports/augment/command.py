@@ -23,7 +23,7 @@ USAGE = "usage: tfsports generate --model=RUN_OR_EXPORT --class=NAME|all --num=N
 
 
 def define_flags():
-  flags.DEFINE_string("model", None, "A run directory of training/train_augment.py, its "
+  flags.DEFINE_string("model", None, "A run directory of `tfsports train augment`, its "
                       "export, the generator SavedModel or its .tflite.")
   flags.DEFINE_string("class", None, "Class name, or `all`.")
   flags.DEFINE_integer("num", 32, "Clips per class.")
@@ -89,9 +89,6 @@ def check(argv):
 def main(argv):
   from tfsports.augment import export
   from tfsports.data import video_io
-  status = check(argv)
-  if status is not None:
-    return status
   try:
     runner = export.GeneratorRunner(FLAGS.model)
     wanted = FLAGS["class"].value

@@ -34,7 +34,7 @@ USAGE = "usage: tfsports forecast TRACKS --out=DIR [--horizon=4] [--samples=20] 
 def define_flags():
   flags.DEFINE_string("out", None, "Output directory.")
   flags.DEFINE_string("model", "tiny", "A bundled preset, a run directory of "
-                      "training/train_forecast.py, its export, a SavedModel or a .tflite file.")
+                      "`tfsports train forecast`, its export, a SavedModel or a .tflite file.")
   flags.DEFINE_float("horizon", 4.0, "Seconds to forecast (at most the model's 4 s).")
   flags.DEFINE_integer("samples", 20, "Sampled futures per scene.")
   flags.DEFINE_float("at", None, "Time (s, in the file's clock) where the observation ends; "
@@ -179,9 +179,6 @@ def check(argv):
 def main(argv):
   from tfsports.forecast import data
   from tfsports.forecast import export
-  status = check(argv)
-  if status is not None:
-    return status
   files = argv[1:]
   try:
     runner = export.ForecastRunner(resolve_model(FLAGS.model))

@@ -133,9 +133,6 @@ def check(argv):
 def main(argv):
   from tfsports.data import video_io
   from tfsports.serving import runners
-  status = check(argv)
-  if status is not None:
-    return status
   try:
     from tfsports.data import preprocess
     crop = preprocess.parse_box(FLAGS.crop) if FLAGS.crop else None

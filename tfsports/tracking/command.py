@@ -50,7 +50,7 @@ def define_flags():
   flags.DEFINE_bool("list_models", False, "List the bundled and trained detectors and exit.")
   flags.DEFINE_bool("cmc", True, "Compensate camera motion (panning cameras).")
   flags.DEFINE_string("athletes", None, "Athletes model (a run directory of "
-                      "training/train_athlete.py or its .tflite): appearance in the "
+                      "`tfsports train athletes` or its .tflite): appearance in the "
                       "tracker's cost and jersey numbers in tracks.csv.")
 
 
@@ -174,9 +174,6 @@ def check(argv):
 def main(argv):
   from tfsports.data import mot
   from tfsports.data import video_io
-  status = check(argv)
-  if status is not None:
-    return status
   videos = argv[1:]
   try:
     if FLAGS.detections:
