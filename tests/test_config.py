@@ -5,14 +5,6 @@ import os
 import pytest
 
 from tfsports import config as config_lib
-from tfsports.models import video_generator as video_gan
-from tfsports.actions import model as classifier_models
-from tfsports.actions import recipe as actions_recipe
-from tfsports.actions import ssgan
-from tfsports.athletes import model as athlete_models
-from tfsports.athletes import recipe as athletes_recipe
-from tfsports.data import degrade
-from tfsports.data import synthetic
 from tfsports.superres import model as sr_models
 from tfsports.superres import recipe as sr_recipe
 

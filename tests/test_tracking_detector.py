@@ -2,6 +2,7 @@
 the recipe end to end (train, resume, evaluate, export), and the exports
 agreeing with each other and running in `tfsports track`."""
 
+import json
 import os
 
 import numpy as np
@@ -115,7 +116,10 @@ def test_detector_recipe_reports_and_exports(trained):
       assert s["precision"] == pytest.approx(s["tp"] / max(s["tp"] + s["fp"], 1))
   for key in ("tflite_float32", "tflite_int8"):
     test_case.run_tflite_builtin_test(report["exports"][key])
-  assert os.path.exists(os.path.join(config.run_dir, "export", "detector_config.json"))
+  with open(os.path.join(config.run_dir, "export", "model_info.json")) as f:
+    info = json.load(f)
+  assert info["job"] == "detector" and info["detector_config"]["classes"] == ["player", "ball"]
+  assert info["library_version"] and len(info["inputs"]) == 1
 
 
 def test_synthetic_evaluation_scores_what_the_detector_finds():

@@ -113,8 +113,7 @@ def export_classifier(model, parts, export_dir, class_names, fps, representative
   info = {"num_frames": parts.config.num_frames, "image_size": list(parts.config.image_size),
           "fps": float(fps), "class_names": list(class_names)}
   for folder in (export_dir, os.path.join(paths["saved_model"], "assets.extra")):
-    with open(os.path.join(folder, MODEL_INFO), "w") as f:
-      json.dump(info, f, indent=2)
+    exports_lib.write_model_info(folder, "actions", model, **info)
   return paths
 
 

@@ -131,10 +131,13 @@ def evaluate(model, config):
 
 
 @exports_lib.atomic_export
+@exports_lib.atomic_export
 def export(model, export_dir):
   """SavedModel (TF Serving layout, dynamic batch) and float32 TFLite (batch
-  1) of the athlete model: uint8 crops -> kit, tens, units, embedding."""
+  1) of the athlete model: uint8 crops -> kit, tens, units, embedding; and
+  model_info.json."""
   h, w = model.input_shape[1:3]
+  exports_lib.write_model_info(export_dir, "athletes", model)
   saved = saved_model_lib.write_saved_model(
       model, os.path.join(export_dir, "saved_model"), "athlete",
       [{"crops": np.zeros((1, h, w, 3), np.uint8)}],

@@ -76,7 +76,8 @@ def export(generator, config, export_dir, clip_frames):
       export_dir, file_name="generator_{variant}.tflite")
   info = {"class_names": list(config.class_names), "fps": config.fps,
           "clip_frames": int(clip_frames), "model_config": m.to_dict()}
-  return exports_lib.finish_export(export_dir, generator, info, saved, tfl, "generator.keras")
+  return exports_lib.finish_export(export_dir, generator, info, saved, tfl, "generator.keras",
+                                   "augment")
 
 
 class GeneratorRunner:

@@ -86,7 +86,8 @@ def export(generator, train_config, export_dir):
   tfl = tflite_lib.export_tflite(generator, signature, export_dir,
                                  file_name="forecast_{variant}.tflite")
   info = {"model_config": config.to_dict(), "num_samples": k, "preset": train_config.preset}
-  return exports_lib.finish_export(export_dir, generator, info, saved, tfl, "generator.keras")
+  return exports_lib.finish_export(export_dir, generator, info, saved, tfl, "generator.keras",
+                                   "forecast")
 
 
 class ForecastRunner:

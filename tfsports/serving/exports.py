@@ -101,11 +101,42 @@ def atomic_export(fn):
   return wrapper
 
 
-def finish_export(export_dir, model, info, saved_model, tflite_paths, keras_name):
-  """Writes model_info.json and the Keras model beside the SavedModel and
-  TFLite files; returns {saved_model, tflite_<variant>, keras: path}."""
-  with open(os.path.join(export_dir, MODEL_INFO), "w") as f:
-    json.dump(info, f, indent=2)
+def library_version():
+  try:
+    from importlib import metadata
+    return metadata.version("tfsports")
+  except Exception:  # pylint: disable=broad-except
+    return "unknown"     # running from a checkout that was never installed
+
+
+def input_signature(model):
+  """{input name: {shape, dtype}} of a Keras model (None: any size)."""
+  return {t.name.split(":")[0]: {"shape": [None if d is None else int(d) for d in t.shape],
+                                 "dtype": str(t.dtype).replace("tf.", "")}
+          for t in model.inputs}
+
+
+def write_model_info(folder, job, model=None, **fields):
+  """Writes FOLDER/model_info.json, the one description every export
+  carries: job, library version, the Keras model's input signature (given
+  `model`), and the job's own fields (class names, frame rate, preset, ...).
+  Returns the dict."""
+  info = {"job": job, "library_version": library_version(), **fields}
+  if model is not None:
+    info["inputs"] = input_signature(model)
+  path = os.path.join(folder, MODEL_INFO)
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "w") as f:
+    json.dump(info, f, indent=2, default=str)
+  os.replace(tmp, path)
+  return info
+
+
+def finish_export(export_dir, model, info, saved_model, tflite_paths, keras_name, job):
+  """Writes model_info.json (`info` plus what every export carries) and the
+  Keras model beside the SavedModel and TFLite files; returns
+  {saved_model, tflite_<variant>, keras: path}."""
+  write_model_info(export_dir, job, model, **info)
   keras_path = os.path.join(export_dir, keras_name)
   model.save(keras_path)
   return {"saved_model": saved_model, **{f"tflite_{v}": p for v, p in tflite_paths.items()},

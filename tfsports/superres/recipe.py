@@ -253,6 +253,9 @@ def _evaluate_and_export(trainer, config, export_dir):
             "synthetic": sr_eval.evaluate_clips(generator, clips, degradation, names)}
   saved = saved_model_lib.export_frame_model(
       generator, os.path.join(export_dir, "saved_model"), "sr", (window, None, None, 3))
+  exports_lib.write_model_info(export_dir, "superres", generator, preset=config.preset,
+                               scale=config.scale, num_frames=window,
+                               degradation=config.degradation)
   if config.real_eval_videos:
     report["real"] = sr_eval.evaluate_real(
         saved, config.real_eval_videos, config.scale, config.real_eval_kernels,

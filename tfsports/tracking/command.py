@@ -29,6 +29,7 @@ from tfsports import errors
 
 FLAGS = flags.FLAGS
 PRESETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets")
+MODEL_INFO = "model_info.json"
 CONFIG_FILE = "detector_config.json"
 
 
@@ -65,7 +66,8 @@ def list_presets():
 def resolve_model(model):
   """(model path, DetectorConfig) for a preset name, a run directory, a
   SavedModel directory or a .tflite file; the config is the
-  detector_config.json beside the model or in a folder above it."""
+  model_info.json (or, in older exports, detector_config.json) beside the
+  model or in a folder above it."""
   from tfsports.tracking import detector as detector_lib
   presets = list_presets()
   if model in presets:
@@ -77,12 +79,19 @@ def resolve_model(model):
                             f"{', '.join(presets) or 'none'})")
   folder = os.path.dirname(os.path.abspath(model))
   for _ in range(5):
-    path = os.path.join(folder, CONFIG_FILE)
+    info = os.path.join(folder, MODEL_INFO)
+    if os.path.exists(info):
+      with open(info) as f:
+        values = json.load(f).get("detector_config")
+      if values is not None:
+        return model, detector_lib.DetectorConfig.from_dict(values)
+    path = os.path.join(folder, CONFIG_FILE)      # exports before model_info.json held it
     if os.path.exists(path):
       with open(path) as f:
         return model, detector_lib.DetectorConfig.from_dict(json.load(f))
     folder = os.path.dirname(folder)
-  raise FileNotFoundError(f"{model}: no {CONFIG_FILE} beside it or above it")
+  raise FileNotFoundError(f"{model}: no {MODEL_INFO} with a detector_config (or "
+                          f"{CONFIG_FILE}) beside it or above it")
 
 
 def make_detector(spec, model):

@@ -353,10 +353,12 @@ def evaluate_ball(model, model_config, real_root):
 def export(model, model_config, export_dir, representative):
   """SavedModel (TF Serving layout, dynamic batch) and float32 and int8
   TFLite (batch 1): uint8 frames -> heatmap, size, offset; and
-  detector_config.json, which `tfsports track --model=` reads to decode."""
+  model_info.json, whose `detector_config` `tfsports track --model=` reads
+  to decode."""
   os.makedirs(export_dir, exist_ok=True)
-  with open(os.path.join(export_dir, "detector_config.json"), "w") as f:
-    json.dump(model_config.to_dict(), f, indent=2)
+  exports_lib.write_model_info(export_dir, "detector", model,
+                               class_names=list(model_config.classes),
+                               detector_config=model_config.to_dict())
   shape = tuple(model_config.image_size) + (3 * model_config.num_frames,)
   saved = saved_model_lib.write_saved_model(
       model, os.path.join(export_dir, "saved_model"), "detector",
