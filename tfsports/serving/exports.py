@@ -68,15 +68,19 @@ class AtomicExport:
     return value
 
 
-def write_report(export_dir, report):
-  """Writes EXPORT_DIR/eval_report.json whole (written aside, then renamed:
-  a kill mid-write leaves the previous report); returns its path."""
-  path = os.path.join(export_dir, REPORT)
+def _write_json(path, value):
+  """Writes `path` whole: aside, then renamed, so a kill mid-write leaves
+  the previous file."""
   tmp = f"{path}.tmp{os.getpid()}"
   with open(tmp, "w") as f:
-    json.dump(report, f, indent=2, default=str)
+    json.dump(value, f, indent=2, default=str)
   os.replace(tmp, path)
   return path
+
+
+def write_report(export_dir, report):
+  """Writes EXPORT_DIR/eval_report.json whole; returns its path."""
+  return _write_json(os.path.join(export_dir, REPORT), report)
 
 
 def looks_like_export(folder):
@@ -124,11 +128,7 @@ def write_model_info(folder, job, model=None, **fields):
   info = {"job": job, "library_version": library_version(), **fields}
   if model is not None:
     info["inputs"] = input_signature(model)
-  path = os.path.join(folder, MODEL_INFO)
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w") as f:
-    json.dump(info, f, indent=2, default=str)
-  os.replace(tmp, path)
+  _write_json(os.path.join(folder, MODEL_INFO), info)
   return info
 
 
