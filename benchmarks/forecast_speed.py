@@ -15,9 +15,8 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from tfsports.forecast import command
+from tfsports.serving import loader
 from tfsports.forecast import data
-from tfsports.forecast import export
 
 flags.DEFINE_string("model", "tiny", "A bundled preset or a run directory.")
 flags.DEFINE_integer("repeats", 200, "Forecasts timed per export.")
@@ -27,13 +26,8 @@ FLAGS = flags.FLAGS
 
 def main(argv):
   del argv
-  root = command.resolve_model(FLAGS.model)
-  if os.path.isdir(os.path.join(root, "export")):
-    root = os.path.join(root, "export")
-  runners = {"SavedModel": export.ForecastRunner(os.path.join(root, "saved_model",
-                                                              export.NAME, "1")),
-             "TFLite float32": export.ForecastRunner(os.path.join(root,
-                                                                  "forecast_float32.tflite"))}
+  runners = {"SavedModel": loader.load("forecast", FLAGS.model, prefer="saved_model"),
+             "TFLite float32": loader.load("forecast", FLAGS.model, prefer="tflite")}
   c = next(iter(runners.values())).config
   scene = data.resample(data.synthetic_scenes(1, seed=11, seconds=3.0, sports=("soccer",))[0],
                         c.fps)

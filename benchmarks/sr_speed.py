@@ -75,7 +75,7 @@ def main(argv):
     with tempfile.TemporaryDirectory() as tmp:
       cfg = sr.SRTrainConfig.from_preset("tiny", run_dir=tmp, train_steps=60, warmup_steps=30,
                                            checkpoint_every=30, jit_compile=jit, verbose=0)
-      _, status = sr.train(cfg)
+      status = sr.train(cfg).status
       t = status["timings"]
       print(f"| training steps/s, jit_compile={jit} (warm-up / adversarial, incl. tracing) | "
             f"{t['warmup']['steps'] / t['warmup']['seconds']:.2f} / "

@@ -113,10 +113,11 @@ def trained(tmp_path_factory):
 
 def test_resume_equals_uninterrupted(trained, tmp_path):
   tmp, config, _ = trained
-  whole, _, _ = recipe.train(dataclasses.replace(config, run_dir=str(tmp_path / "a")))
+  whole = recipe.train(dataclasses.replace(config, run_dir=str(tmp_path / "a"))).model
   part = dataclasses.replace(config, run_dir=str(tmp_path / "b"))
   recipe.train(dataclasses.replace(part, train_steps=2))
-  resumed, _, status = recipe.train(part)
+  trained = recipe.train(part)
+  resumed, status = trained.model, trained.status
   assert status["start_step"] == 2 and status["step"] == 4
   for a, b in zip(whole.generator.get_weights() + whole.temporal_discriminator.get_weights(),
                   resumed.generator.get_weights() + resumed.temporal_discriminator.get_weights()):
@@ -167,7 +168,7 @@ def test_generate_command_writes_clips_the_classifier_trains_on(trained, tmp_pat
   # (0 steps: the second stage's start is the first stage's end.)
   second = dataclasses.replace(mixed, data=config.data, generated_fraction=0.0, train_steps=0,
                                init_from=mixed.run_dir, run_dir=str(tmp_path / "stage2"))
-  model, _, _ = classifier_recipe.train(classifier_recipe.resolve(second))
+  model = classifier_recipe.train(classifier_recipe.resolve(second)).model
   _, first, _, _ = classifier_recipe.load_run(mixed.run_dir)
   for a, b in zip(model.get_weights(), first.get_weights()):
     np.testing.assert_array_equal(a, b)

@@ -15,6 +15,7 @@ from tests.test_gan import assert_gan_steps_like_one_replica
 from tfsports.forecast import data
 from tfsports.forecast import model
 from tfsports.forecast import recipe
+from tfsports.training import run as run_lib
 
 CONFIG = model.ForecastConfig.from_preset("test")
 TRAJ = os.path.join(SHARED, "trajectories")
@@ -108,15 +109,16 @@ def test_recipe_resumes_exactly_then_evaluates_and_exports(tmp_path):
   scenes = {k: tuple([data.resample(s, 5) for s in part] for part in v)
             for k, v in _scenes().items()}
   cfg = dataclasses.replace(TEST, data=str(tmp_path), train_steps=4, checkpoint_every=2)
-  whole, _ = recipe.train(dataclasses.replace(cfg, run_dir=str(tmp_path / "a")), scenes)
+  whole = recipe.train(dataclasses.replace(cfg, run_dir=str(tmp_path / "a")), scenes).model
   part = dataclasses.replace(cfg, run_dir=str(tmp_path / "b"))
   recipe.train(dataclasses.replace(part, train_steps=2), scenes)
-  resumed, status = recipe.train(part, scenes)
+  trained = recipe.train(part, scenes)
+  resumed, status = trained.model, trained.status
   assert status["start_step"] == 2 and status["step"] == 4
   for a, b in zip(whole.generator.get_weights() + whole.group_discriminator.get_weights(),
                   resumed.generator.get_weights() + resumed.group_discriminator.get_weights()):
     np.testing.assert_allclose(a, b, atol=1e-6)
-  report = recipe.evaluate_and_export(resumed, part, scenes)
+  report = run_lib.evaluate_and_export(recipe.RECIPE, trained)
   entry = report["datasets"]["synthetic"]
   assert entry["windows"] >= 1
   fc = entry["forecast"]
@@ -157,8 +159,7 @@ def exported(tmp_path_factory):
   cfg = dataclasses.replace(TEST, run_dir=str(tmp / "run"), train_steps=2)
   scenes = {k: tuple([data.resample(s, 5) for s in part] for part in v)
             for k, v in _scenes().items()}
-  trainer, _ = recipe.train(cfg, scenes)
-  recipe.evaluate_and_export(trainer, cfg, scenes)
+  run_lib.evaluate_and_export(recipe.RECIPE, recipe.train(cfg, scenes))
   return str(tmp / "run")
 
 

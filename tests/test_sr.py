@@ -47,10 +47,11 @@ def test_bad_sr_config():
 
 def test_resume_equals_uninterrupted(tmp_path):
   cfg = dict(train_steps=6, warmup_steps=2, checkpoint_every=2)
-  whole, _ = sr.train(sr.SRTrainConfig.from_preset("test", run_dir=str(tmp_path / "a"), **cfg))
+  whole = sr.train(sr.SRTrainConfig.from_preset("test", run_dir=str(tmp_path / "a"), **cfg)).model
   part = sr.SRTrainConfig.from_preset("test", run_dir=str(tmp_path / "b"), **cfg)
   sr.train(dataclass_replace(part, train_steps=4))
-  resumed, status = sr.train(part)
+  resumed = sr.train(part)
+  status, resumed = resumed.status, resumed.model
   assert status["start_step"] == 4 and status["step"] == 6
   for a, b in zip(whole.generator.get_weights(), resumed.generator.get_weights()):
     np.testing.assert_allclose(a, b, atol=1e-6)
@@ -219,17 +220,17 @@ def test_generator_is_a_residual_over_bilinear(scale):
 
 @pytest.fixture(scope="module")
 def float32_run(tmp_path_factory):
-  trainer, _ = sr.train(sr.SRTrainConfig.from_preset(
-      "test", run_dir=str(tmp_path_factory.mktemp("f32"))))
-  return trainer
+  return sr.train(sr.SRTrainConfig.from_preset(
+      "test", run_dir=str(tmp_path_factory.mktemp("f32")))).model
 
 
 @pytest.mark.parametrize("policy,tolerance", [("mixed_bfloat16", 0.05),
                                               ("mixed_float16", 0.01)])
 def test_mixed_precision_tracks_float32(tmp_path, float32_run, policy, tolerance):
   try:
-    trainer, status = sr.train(sr.SRTrainConfig.from_preset(
+    trained = sr.train(sr.SRTrainConfig.from_preset(
         "test", run_dir=str(tmp_path), mixed_precision=policy))
+    trainer, status = trained.model, trained.status
   finally:
     common.set_precision(None)
   assert status["step"] == 4

@@ -172,7 +172,7 @@ def test_detector_exports_agree(trained):
 def test_detector_resume_equals_uninterrupted(tmp_path, monkeypatch):
   base = dict(train_steps=4, checkpoint_every=2, real_share=0.0)
   whole = recipe.train(recipe.DetectorTrainConfig.from_preset(
-      "test", run_dir=str(tmp_path / "a"), **base))
+      "test", run_dir=str(tmp_path / "a"), **base)).model
   part = recipe.DetectorTrainConfig.from_preset("test", run_dir=str(tmp_path / "b"), **base)
   # The same run stopped after its first checkpoint, as a crash would stop
   # it (the learning-rate schedule spans train_steps, so it must not change).
@@ -182,7 +182,7 @@ def test_detector_resume_equals_uninterrupted(tmp_path, monkeypatch):
                                                                        2, *a, **k))
   recipe.train(part)
   monkeypatch.undo()
-  resumed = recipe.train(part)
+  resumed = recipe.train(part).model
   for a, b in zip(whole.get_weights(), resumed.get_weights()):
     np.testing.assert_allclose(a, b, atol=1e-6)
 

@@ -27,6 +27,8 @@ COMMANDS = {
                 "upscale or restore a video with a super-resolution model"),
     "classify": ("tfsports.actions.command",
                  "label the actions in a video, window by window"),
+    "detect": ("tfsports.tracking.detect",
+               "find people and the ball in a folder of images or a video"),
     "track": ("tfsports.tracking.command",
               "track players and the ball in a video, or players in a MOT detections file"),
     "forecast": ("tfsports.forecast.command",

@@ -26,6 +26,7 @@ from absl import flags
 import numpy as np
 
 from tfsports import errors
+from tfsports.serving import loader
 
 FLAGS = flags.FLAGS
 
@@ -74,28 +75,24 @@ def define_flags():
 
 
 def load_classifier(model, threads=2):
-  if model is None:
-    raise FileNotFoundError("no --model given")
-  from tfsports.actions import export as classifier_export
-  model = os.path.normpath(model)
-  run_export = os.path.join(model, "export", "saved_model", "classifier", "1")
-  if os.path.isdir(run_export):      # a run directory
-    model = run_export
-  info = classifier_export.find_model_info(model)
-  names = info["class_names"] if info else None
-  if model.endswith(".tflite"):
-    if not os.path.isfile(model):
-      raise FileNotFoundError(f"{model}: no such TFLite file")
+  """The classifier a run directory, export, SavedModel or streaming
+  .tflite file holds (`loader.load("actions", ...)`)."""
+  return loader.load("actions", model, num_threads=threads)
+
+
+def runner_for(located, num_threads=2):
+  """The `loader.load` factory: a clip classifier with its class names and
+  frame rate (from model_info.json)."""
+  info = located.info
+  names = info.get("class_names")
+  if located.kind == "tflite":
     if not info:
-      raise FileNotFoundError(f"{model}: no model_info.json in its export directory")
-    clf = TFLiteStreamClassifier(model, info["num_frames"], names, threads)
-    clf.fps = info.get("fps")
-    return clf
-  if not os.path.exists(os.path.join(model, "saved_model.pb")):
-    raise FileNotFoundError(f"{model}: not a SavedModel directory or .tflite file")
-  clf = SavedModelClassifier(model)
-  clf.class_names = names
-  clf.fps = info.get("fps") if info else None
+      raise FileNotFoundError(f"{located.path}: no model_info.json in its export directory")
+    clf = TFLiteStreamClassifier(located.path, info["num_frames"], names, num_threads)
+  else:
+    clf = SavedModelClassifier(located.path)
+    clf.class_names = names
+  clf.fps = info.get("fps")
   return clf
 
 
@@ -200,7 +197,7 @@ def check(argv):
     raise errors.UserError("usage: tfsports classify VIDEO|CLASS_FOLDER_DIR --model=RUN_DIR "
                            "[--json] [--stabilize] [--denoise] [--crop=X,Y,W,H]")
   catalog.require_inputs(argv[1:2])
-  catalog.require_model(FLAGS.model, "action classifier", {}, TRAIN)
+  loader.locate("actions", FLAGS.model)
   return None
 
 

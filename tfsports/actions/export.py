@@ -117,23 +117,6 @@ def export_classifier(model, parts, export_dir, class_names, fps, representative
   return paths
 
 
-def find_model_info(path):
-  """model_info.json of an export, looked up from a model path inside it
-  (a SavedModel's assets.extra first, then the folders above); None if
-  there is none."""
-  path = os.path.abspath(path)
-  candidates = [os.path.join(path, "assets.extra", MODEL_INFO)]
-  d = os.path.dirname(path)
-  for _ in range(4):
-    candidates.append(os.path.join(d, MODEL_INFO))
-    d = os.path.dirname(d)
-  for f in candidates:
-    if os.path.isfile(f):
-      with open(f) as fh:
-        return json.load(fh)
-  return None
-
-
 def check_stream_tflite(exports, parts, clips):
   """Streams `clips` through each TFLite variant and compares with the
   SavedModel's clip probabilities: max |p| difference and top-1 agreement."""

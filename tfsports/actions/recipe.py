@@ -49,6 +49,7 @@ from tfsports.training import loop
 from tfsports.metrics import classification
 from tfsports.serving import exports as exports_lib
 from tfsports.training import job as job_lib
+from tfsports.training import run as run_lib
 
 SYNTHETIC_FPS = 10.0
 
@@ -274,32 +275,40 @@ def build(config):
   return model, parts
 
 
-def train(config):
-  """Trains (resuming from config.run_dir); returns (model, parts, step).
-
-  `config` must be resolved (`resolve`); it is written to RUN_DIR/config.json,
-  or checked against the run already there.
-  """
-  config_lib.prepare_run_dir(config.run_dir, config)
-  keras.utils.set_random_seed(config.seed)
-  strategy = loop.make_strategy(config.strategy)
-  with strategy.scope():
-    model, parts = build(config)
+def build_run(config):
+  """The clip model and its shared layers, compiled, with the run directory."""
+  model, parts = build(config)
   run = loop.RunDirectory(config.run_dir, config.keep_checkpoints, model=model,
                           optimizer=model.optimizer)
-  if not run.restore() and config.init_from:
-    init = loop.RunDirectory(config.init_from, model=model)
+  return run_lib.Trained(model, run, model.optimizer.iterations, config, parts=parts)
+
+
+def restore(trained):
+  """The run's latest checkpoint; a new run with `init_from` starts from
+  that run's weights (the optimizer and its step start afresh)."""
+  restored = trained.run.restore()
+  if not restored and trained.config.init_from:
+    init = loop.RunDirectory(trained.config.init_from, model=trained.model)
     if not init.manager.latest_checkpoint:
-      raise FileNotFoundError(f"{config.init_from}: no checkpoint to start from")
-    # The weights only: the optimizer and its step start afresh.
+      raise FileNotFoundError(f"{trained.config.init_from}: no checkpoint to start from")
     init.checkpoint.restore(init.manager.latest_checkpoint).expect_partial()
-  step_var = model.optimizer.iterations
+  return restored
+
+
+def fit(trained, strategy):
+  config = trained.config
   loop.fit_resumable(
-      model, run, step_var,
+      trained.model, trained.run, trained.step,
       lambda begin: strategy.distribute_datasets_from_function(
           lambda ctx: train_dataset(config, ctx, begin)),
       config.train_steps, config.checkpoint_every, config.verbose)
-  return model, parts, int(step_var.numpy())
+
+
+def train(config):
+  """Trains (resuming from config.run_dir); returns the `run.Trained`.
+  `config` is resolved (`resolve`) and written to RUN_DIR/config.json, or
+  checked against the run already there."""
+  return run_lib.train(RECIPE, config)
 
 
 def evaluate(model, windows, labels, class_names, names=None):
@@ -321,57 +330,56 @@ def representative_clips(windows, count=8):
   return np.stack([w[0] for w in windows[:count]])
 
 
-def train_classifier(config):
-  """Train, evaluate on held-back clips, export; returns the report."""
-  config = resolve(config)
-  model, parts, step = train(config)
-  if not loop.is_chief():
-    return {"config": config.to_dict(), "step": step}   # the chief evaluates and exports
+def evaluate_run(trained):
+  """Clip-level top-1 and the confusion matrix on the held-back clips."""
+  config = trained.config
   if config.strategy == "multi_worker":
     # The chief evaluates alone: a model bound to the cluster would wait on
     # collectives the finished workers never join.
-    trained = model
     model, parts = build(config)
-    model.set_weights(trained.get_weights())
+    model.set_weights(trained.model.get_weights())
+    trained.model, trained.parts = model, parts
   windows, labels, names = eval_set(config)
-  report = {"config": config.to_dict(), "step": step,
-            "eval": evaluate(model, windows, labels, config.class_names, names),
-            "skipped_files": skipped_files(config)}
-  export_dir = os.path.join(config.run_dir, "export")
-  report["exports"] = classifier_export.export_classifier(
-      model, parts, export_dir, config.class_names, config.fps,
+  trained.eval_data = windows
+  return {"step": int(trained.step.numpy()),
+          "eval": evaluate(trained.model, windows, labels, config.class_names, names),
+          "skipped_files": skipped_files(config)}
+
+
+def export(trained, export_dir, report):
+  """SavedModel (clip and streaming signatures) and streaming TFLite,
+  calibrated on held-back windows; the TFLite stream checked against the
+  Keras model."""
+  config, windows = trained.config, trained.eval_data
+  exports = classifier_export.export_classifier.__wrapped__(
+      trained.model, trained.parts, export_dir, config.class_names, config.fps,
       representative=representative_clips(windows), variants=config.tflite_variants)
   report["tflite"] = classifier_export.check_stream_tflite(
-      report["exports"], parts, representative_clips(windows, 4))
-  exports_lib.write_report(export_dir, report)
-  return report
+      exports, trained.parts, representative_clips(windows, 4))
+  return exports
+
+
+RECIPE = run_lib.Recipe("actions", build=build_run, fit=fit, evaluate=evaluate_run,
+                        export=export, resolve=resolve, restore=restore)
+
+
+def train_classifier(config):
+  """Train, evaluate on held-back clips, export; returns the report."""
+  return run_lib.run(RECIPE, config)
 
 
 def load_run(run_dir):
   """(config, model, parts, step) of the latest checkpoint of a run, with the
   config the run was trained with (RUN_DIR/config.json)."""
-  config = config_lib.read_run_config(run_dir, ClassifierTrainConfig)
-  model, parts = build(config)
-  run = loop.RunDirectory(run_dir, config.keep_checkpoints, model=model,
-                          optimizer=model.optimizer)
-  if not run.restore():
-    raise FileNotFoundError(f"{run_dir}: no checkpoint to export")
-  return config, model, parts, int(model.optimizer.iterations.numpy())
+  trained = run_lib.load(RECIPE, ClassifierTrainConfig, run_dir)
+  return trained.config, trained.model, trained.parts, int(trained.step.numpy())
 
 
 def export_run(run_dir, eval_data=None):
   """Re-evaluates and re-exports the latest checkpoint of a run, as the run
   was configured; `eval_data` evaluates on another class-per-folder set."""
-  config, model, parts, step = load_run(run_dir)
-  if eval_data:
-    config = dataclasses.replace(config, eval_data=eval_data)
-  windows, labels, names = eval_set(config)
-  export_dir = os.path.join(run_dir, "export")
-  exports = classifier_export.export_classifier(
-      model, parts, export_dir, config.class_names, config.fps,
-      representative=representative_clips(windows), variants=config.tflite_variants)
-  return {"step": step, "eval": evaluate(model, windows, labels, config.class_names, names),
-          "exports": exports}
+  return run_lib.export_run(RECIPE, ClassifierTrainConfig, run_dir,
+                            **({"eval_data": eval_data} if eval_data else {}))
 
 
 def print_report(report, out=print):

@@ -305,13 +305,13 @@ def train_and_export(config, labels_per_class, run_dir, seed=0):
   gan, parts = train_ssgan(config, train_x[idx], train_y[idx], train_x, num_classes, seed)
   acc = top1(lambda x: gan.discriminator.predict(x, batch_size=32, verbose=0)[0],
              test_x, test_y, num_classes)
-  export_dir = os.path.join(run_dir, "export")
-  exports = classifier_export.export_classifier(
-      classifier_models.clip_model(parts), parts, export_dir,
-      tuple(names) + ("generated",), config.fps, representative=test_x[:4])
-  report = {"labels_per_class": labels_per_class, "num_labelled": int(len(idx)),
-            "top1": acc, "exports": exports}
-  exports_lib.write_report(export_dir, report)
+  with exports_lib.AtomicExport(os.path.join(run_dir, "export")) as staging:
+    exports = classifier_export.export_classifier.__wrapped__(
+        classifier_models.clip_model(parts), parts, staging.path,
+        tuple(names) + ("generated",), config.fps, representative=test_x[:4])
+    report = staging.final({"labels_per_class": labels_per_class,
+                            "num_labelled": int(len(idx)), "top1": acc, "exports": exports})
+    exports_lib.write_report(staging.path, report)
   return report
 
 

@@ -24,6 +24,7 @@ from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 from tfsports import config as config_lib
 from tfsports.training import job as job_lib
+from tfsports.training import run as run_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,9 +68,8 @@ def _to_targets(crop, labels):
                 "embedding": labels["identity"]}
 
 
-def train(config):
-  config_lib.prepare_run_dir(config.run_dir, config)
-  keras.utils.set_random_seed(config.seed)
+def build(config):
+  """The athlete model, compiled, with its run directory."""
   model_config = athlete_models.AthleteConfig.from_preset(config.preset)
   model = athlete_models.build_athlete_model(model_config)
   ce = lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -79,7 +79,11 @@ def train(config):
                               "embedding": config.triplet_weight})
   model.optimizer.build(model.trainable_variables)
   run = common.RunDirectory(config.run_dir, model=model, optimizer=model.optimizer)
-  run.restore()
+  return run_lib.Trained(model, run, model.optimizer.iterations, config, parts=model_config)
+
+
+def fit(trained, strategy):
+  config, model_config = trained.config, trained.parts
   # Shuffling over a few scenes' crops mixes scenes yet keeps each player
   # several times per batch, which the triplet loss needs.
   make_dataset = lambda begin: (
@@ -87,9 +91,13 @@ def train(config):
       .shuffle(8 * config.batch_size, seed=config.seed)
       .map(_to_targets).batch(config.batch_size, drop_remainder=True)
       .skip(begin).prefetch(tf.data.AUTOTUNE))
-  common.fit_resumable(model, run, model.optimizer.iterations, make_dataset,
+  common.fit_resumable(trained.model, trained.run, trained.step, make_dataset,
                        config.train_steps, config.checkpoint_every, config.verbose)
-  return model
+
+
+def train(config):
+  """Trains (or resumes) in config.run_dir; returns the `run.Trained`."""
+  return run_lib.train(RECIPE, config)
 
 
 def evaluate(model, config):
@@ -131,7 +139,6 @@ def evaluate(model, config):
 
 
 @exports_lib.atomic_export
-@exports_lib.atomic_export
 def export(model, export_dir):
   """SavedModel (TF Serving layout, dynamic batch) and float32 TFLite (batch
   1) of the athlete model: uint8 crops -> kit, tens, units, embedding; and
@@ -148,12 +155,15 @@ def export(model, export_dir):
   return {"saved_model": saved, "tflite_float32": lite["float32"]}
 
 
+RECIPE = run_lib.Recipe(
+    "athletes", build=build, fit=fit,
+    evaluate=lambda trained: {"eval": evaluate(trained.model, trained.config)},
+    # Staged by `run` already: the undecorated exporter writes into it.
+    export=lambda trained, export_dir, report: export.__wrapped__(trained.model, export_dir))
+
+
 def train_athlete(config):
-  model = train(config)
-  report = {"config": dataclasses.asdict(config), "eval": evaluate(model, config),
-            "exports": export(model, os.path.join(config.run_dir, "export"))}
-  exports_lib.write_report(os.path.join(config.run_dir, "export"), report)
-  return report
+  return run_lib.run(RECIPE, config)
 
 
 def summary(report):

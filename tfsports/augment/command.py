@@ -17,6 +17,7 @@ from absl import flags
 import numpy as np
 
 from tfsports import errors
+from tfsports.serving import loader
 
 FLAGS = flags.FLAGS
 USAGE = "usage: tfsports generate --model=RUN_OR_EXPORT --class=NAME|all --num=N --out=DIR"
@@ -80,7 +81,7 @@ def check(argv):
   if FLAGS.list_models:
     print(catalog.listing("video GAN", {}, catalog.find_runs(RUN_MARKER), TRAIN))
     return 0
-  catalog.require_model(FLAGS.model, "video GAN", {}, TRAIN)
+  loader.locate("augment", FLAGS.model)
   if len(argv) > 1 or not FLAGS.out or not FLAGS["class"].value:
     raise errors.UserError(USAGE)
   return None
@@ -90,7 +91,7 @@ def main(argv):
   from tfsports.augment import export
   from tfsports.data import video_io
   try:
-    runner = export.GeneratorRunner(FLAGS.model)
+    runner = loader.load("augment", FLAGS.model)
     wanted = FLAGS["class"].value
     classes = runner.class_names if wanted == "all" else [wanted]
     written = generate_class_folders(runner, classes, FLAGS.num, FLAGS.out, FLAGS.seed,

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from tfsports import layers
 from tfsports.serving import exports as exports_lib
+from tfsports.serving import loader
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 
@@ -85,8 +86,10 @@ class GeneratorRunner:
   uint8 [N, T, H, W, 3]; runner.class_names, fps, clip_frames."""
 
   def __init__(self, path, num_threads=2):
-    self.kind, self.path, info_path = exports_lib.find_export(path, NAME, "generator_float32.tflite")
-    info = exports_lib.read_model_info(info_path)
+    located = path if isinstance(path, loader.Located) else loader.locate("augment", path)
+    self.kind, self.path, info = located.kind, located.path, located.info
+    if not info:
+      raise FileNotFoundError(f"{located.name}: no {loader.MODEL_INFO}; the export is incomplete")
     self.class_names = info["class_names"]
     self.fps = info["fps"]
     self.clip_frames = info["clip_frames"]
@@ -110,3 +113,8 @@ class GeneratorRunner:
     z = latents(seeds, self.latent_dim).numpy()
     return np.concatenate([next(iter(self.fn(z=z[i:i + 1], label=class_ids[i:i + 1]).values()))
                            for i in range(len(seeds))])
+
+
+def runner_for(located, num_threads=2):
+  """The `loader.load` factory."""
+  return GeneratorRunner(located, num_threads)

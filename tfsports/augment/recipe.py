@@ -15,7 +15,6 @@ with the classifier pipeline's crop, mirror and colour jitter.
 
 import dataclasses
 import os
-import time
 
 import keras
 import numpy as np
@@ -28,8 +27,9 @@ from tfsports.data import pipelines
 from tfsports.data import sources
 from tfsports.data import video_io
 from tfsports.training import loop
-from tfsports.serving import exports as exports_lib
 from tfsports.training import job as job_lib
+from tfsports.training import run as run_lib
+from tfsports.augment import export as export_lib
 from tfsports.data import spec
 from tfsports.training import registry
 from tfsports.data import real as real_data
@@ -172,29 +172,32 @@ class SampleClips(keras.callbacks.Callback):
                        max_outputs=int(clips.shape[0]))
 
 
-def train(config):
-  """Trains (or resumes) in config.run_dir; returns (trainer, status)."""
-  config = resolve(config)
-  config_lib.prepare_run_dir(config.run_dir, config)
-  keras.utils.set_random_seed(config.seed)
-  strategy = loop.make_strategy(config.strategy)
-  with strategy.scope():
-    trainer = build_trainer(config)
-  run = run_directory(trainer, config.run_dir)
-  run.restore()
-  step_var = loop.inner_optimizer(trainer.g_optimizer).iterations
-  start = int(step_var.numpy())
-  t0 = time.perf_counter()
+def build(config, classifier_run=None):
+  """The trainer, compiled, with its run directory; parts: the real-only
+  classifier run the evaluation uses (None: trained after the GAN)."""
+  trainer = build_trainer(config)
+  return run_lib.Trained(trainer, run_directory(trainer, config.run_dir),
+                         loop.inner_optimizer(trainer.g_optimizer).iterations, config,
+                         parts=classifier_run)
+
+
+def fit(trained, strategy):
+  config = trained.config
   logs = os.path.join(config.run_dir, "logs")
   callbacks = [keras.callbacks.TensorBoard(logs, update_freq=max(1, config.checkpoint_every // 5),
                                            write_graph=False),
                SampleClips(logs, config, config.sample_every)]
-  steps = loop.fit_resumable(trainer, run, step_var,
+  steps = loop.fit_resumable(trained.model, trained.run, trained.step,
                              lambda begin: make_dataset(config, begin, strategy),
                              config.train_steps, config.checkpoint_every, config.verbose,
                              callbacks)
-  return trainer, config, {"start_step": start, "step": int(step_var.numpy()), "steps": steps,
-                           "seconds": time.perf_counter() - t0}
+  return {"steps": steps}
+
+
+def train(config, classifier_run=None):
+  """Trains (or resumes) in config.run_dir; returns the `run.Trained`
+  (its config resolved)."""
+  return run_lib.train(RECIPE, config, classifier_run=classifier_run)
 
 
 # ---- evaluation and export -----------------------------------------------
@@ -268,7 +271,6 @@ def evaluate(runner, config, classifier_run, seed=10_000):
 
 def check_export(exports, num=3):
   """Max |difference| (uint8 levels) between SavedModel and TFLite clips."""
-  from tfsports.augment import export as export_lib
   a = export_lib.GeneratorRunner(exports["saved_model"])
   b = export_lib.GeneratorRunner(exports["tflite_float32"])
   ids, seeds = np.arange(num) % len(a.class_names), np.arange(num) + 7
@@ -305,14 +307,15 @@ def clip_length(config):
   return int(min(np.median(counts) if counts else m.num_frames, m.num_frames))
 
 
-def train_augment(config, classifier_run=None):
-  """Train (resuming), export, evaluate. classifier_run: a real-only
-  action classifier run on the same data (trained here into
-  RUN_DIR/classifier if not given). Returns the report."""
-  from tfsports.augment import export as export_lib
-  trainer, config, status = train(config)
-  export_dir = os.path.join(config.run_dir, "export")
-  exports = export_lib.export(trainer.ema_generator(), config, export_dir, clip_length(config))
+def export(trained, export_dir, report):
+  """SavedModel, TFLite and the Keras generator; then, through the
+  SavedModel, the quality in a real-only classifier's features (that
+  classifier is trained into RUN_DIR/classifier when the run was given
+  none) and the sample grids."""
+  config = trained.config
+  exports = export_lib.export.__wrapped__(trained.model.ema_generator(), config, export_dir,
+                                          clip_length(config))
+  classifier_run = trained.parts
   if not classifier_run:
     classifier_run = os.path.join(config.run_dir, "classifier")
     classifier = registry.get("actions")
@@ -320,14 +323,22 @@ def train_augment(config, classifier_run=None):
         "footage", data=config.data, eval_fraction=config.eval_fraction, fps=config.fps,
         run_dir=classifier_run, seed=config.seed, verbose=0, tflite_variants=("float32",)))
   runner = export_lib.GeneratorRunner(exports["saved_model"])
-  skipped = spec.skipped_files(config.data)
-  report = {"config": config.to_dict(), "training": status, "exports": exports,
-            "skipped_files": skipped,
-            "export_check": check_export(exports),
-            "quality": evaluate(runner, config, classifier_run)}
+  report["skipped_files"] = spec.skipped_files(config.data)
+  report["export_check"] = check_export(exports)
+  report["quality"] = evaluate(runner, config, classifier_run)
   write_grids(runner, config, os.path.join(export_dir, "samples"))
-  exports_lib.write_report(export_dir, report)
-  return report
+  return exports
+
+
+RECIPE = run_lib.Recipe("augment", build=build, fit=fit, evaluate=lambda trained: {},
+                        export=export, resolve=resolve)
+
+
+def train_augment(config, classifier_run=None):
+  """Train (resuming), export, evaluate. classifier_run: a real-only
+  action classifier run on the same data (trained here into
+  RUN_DIR/classifier if not given). Returns the report."""
+  return run_lib.run(RECIPE, config, classifier_run=classifier_run)
 
 
 def summary(report):

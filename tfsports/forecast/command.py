@@ -25,9 +25,9 @@ from absl import flags
 import numpy as np
 
 from tfsports import errors
+from tfsports.serving import loader
 
 FLAGS = flags.FLAGS
-PRESETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets")
 USAGE = "usage: tfsports forecast TRACKS --out=DIR [--horizon=4] [--samples=20] [--fill]"
 
 
@@ -42,11 +42,6 @@ def define_flags():
   flags.DEFINE_bool("fill", False, "Fill gaps of up to 3 s instead of forecasting.")
   flags.DEFINE_integer("seed", 0, "Noise seed.")
   flags.DEFINE_bool("list_models", False, "List the bundled and trained models and exit.")
-
-
-def resolve_model(model):
-  path = os.path.join(PRESETS_DIR, model)
-  return path if os.path.isdir(path) else model
 
 
 def _observation(scene, end, config, max_agents):
@@ -164,7 +159,7 @@ TRAIN = "tfsports train forecast --preset=tiny [--data=TRACKS_DIR]"
 def check(argv):
   """The failures found before TensorFlow is imported; --list_models."""
   from tfsports.serving import catalog
-  presets = catalog.bundled(PRESETS_DIR, "model_info.json")
+  presets = loader.kind("forecast").presets()
   if FLAGS.list_models:
     print(catalog.listing("trajectory", presets, catalog.find_runs("model_info.json"), TRAIN))
     return 0
@@ -172,7 +167,7 @@ def check(argv):
   if not FLAGS.out or len(files) != 1:
     raise errors.UserError(USAGE)
   catalog.require_inputs(files)
-  catalog.require_model(FLAGS.model, "trajectory", presets, TRAIN)
+  loader.locate("forecast", FLAGS.model)
   return None
 
 
@@ -181,7 +176,7 @@ def main(argv):
   from tfsports.forecast import export
   files = argv[1:]
   try:
-    runner = export.ForecastRunner(resolve_model(FLAGS.model))
+    runner = loader.load("forecast", FLAGS.model)
     scenes = [data.resample(s, runner.config.fps) for s in data.read_scenes(files[0])]
     if FLAGS.fill:
       done = fill_scenes(scenes, runner, FLAGS.out, FLAGS.seed)

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from tfsports.forecast import model as model_lib
 from tfsports.serving import exports as exports_lib
+from tfsports.serving import loader
 from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 
@@ -98,8 +99,10 @@ class ForecastRunner:
   """
 
   def __init__(self, path, num_threads=2):
-    self.kind, self.path, info_path = exports_lib.find_export(path, NAME, "forecast_float32.tflite")
-    info = exports_lib.read_model_info(info_path)
+    located = path if isinstance(path, loader.Located) else loader.locate("forecast", path)
+    self.kind, self.path, info = located.kind, located.path, located.info
+    if not info:
+      raise FileNotFoundError(f"{located.name}: no {loader.MODEL_INFO}; the export is incomplete")
     self.config = model_lib.ForecastConfig.from_dict(info["model_config"])
     self.num_samples = info["num_samples"]
     if self.kind == "saved_model":
@@ -158,3 +161,8 @@ def check_export(paths, train_config, seed=3):
     got = runner.fill(xy, known[:len(xy)], team, seed)
     out[f"{name}_vs_keras_max_abs_m"] = float(np.abs(got - ref).max())
   return out
+
+
+def runner_for(located, num_threads=2):
+  """The `loader.load` factory."""
+  return ForecastRunner(located, num_threads)

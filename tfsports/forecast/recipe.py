@@ -21,7 +21,6 @@ interpolation.
 import dataclasses
 import glob
 import os
-import time
 
 import keras
 import numpy as np
@@ -35,6 +34,8 @@ from tfsports.forecast import model as model_lib
 from tfsports.training import loop
 from tfsports.serving import exports as exports_lib
 from tfsports.training import job as job_lib
+from tfsports.training import run as run_lib
+from tfsports.forecast import export as export_lib
 from tfsports.data import real as real_data
 
 REAL_ROOT = real_data.REAL_ROOT
@@ -229,70 +230,70 @@ def run_directory(trainer, run_dir):
                                group_discriminator=trainer.group_discriminator)
 
 
-def train(config, scenes=None):
-  """Trains (or resumes) in config.run_dir; returns (trainer, status)."""
-  config_lib.prepare_run_dir(config.run_dir, config)
-  keras.utils.set_random_seed(config.seed)
+def build(config, scenes=None):
+  """The trainer, compiled, with its run directory; parts: the scenes
+  (read from config.data unless given)."""
   scenes = load_scenes(config.data, config.model_config.fps) if scenes is None else scenes
-  pools = training_pools(config, scenes)
-  strategy = loop.make_strategy(config.strategy)
-  with strategy.scope():
-    trainer = build_trainer(config)
-  run = run_directory(trainer, config.run_dir)
-  run.restore()
-  step_var = loop.inner_optimizer(trainer.g_optimizer).iterations
-  start = int(step_var.numpy())
-  t0 = time.perf_counter()
+  trainer = build_trainer(config)
+  return run_lib.Trained(trainer, run_directory(trainer, config.run_dir),
+                         loop.inner_optimizer(trainer.g_optimizer).iterations, config,
+                         parts=scenes)
+
+
+def fit(trained, strategy):
+  config = trained.config
+  pools = training_pools(config, trained.parts)
   callbacks = [keras.callbacks.TensorBoard(os.path.join(config.run_dir, "logs"),
                                            update_freq=max(1, config.checkpoint_every // 5),
                                            write_graph=False)]
-  steps = loop.fit_resumable(trainer, run, step_var,
+  steps = loop.fit_resumable(trained.model, trained.run, trained.step,
                              lambda begin: make_dataset(pools, config, begin, strategy),
                              config.train_steps, config.checkpoint_every, config.verbose,
                              callbacks)
-  return trainer, {"start_step": start, "step": int(step_var.numpy()), "steps": steps,
-                   "seconds": time.perf_counter() - t0,
-                   "training_windows": {len(p[0]): p[1] for p in pools}}
+  return {"steps": steps, "training_windows": {len(p[0]): p[1] for p in pools}}
 
 
-def evaluate_and_export(trainer, config, scenes):
-  from tfsports.forecast import export as export_lib
-  generator = trainer.ema_generator()
-  export_dir = os.path.join(config.run_dir, "export")
-  paths = export_lib.export(generator, config, export_dir)
+def evaluate(trained):
+  """Forecasting and gap filling of the EMA generator against the
+  baselines, on the held-back real games and synthetic scenes."""
+  config = trained.config
+  generator = trained.model.ema_generator()
   sampler = lambda p, k, t, seed: model_lib.sample_generator(generator, config, p, k, t,
                                                    config.eval_samples, seed)
-  report = {"config": config.to_dict(), "samples": config.eval_samples,
-            "datasets": protocol.evaluate(sampler, config, scenes,
-                                         synthetic_split(config, held_back=True)),
-            "exports": paths}
-  report["export_check"] = export_lib.check_export(paths, config)
-  exports_lib.write_report(export_dir, report)
+  return {"samples": config.eval_samples,
+          "datasets": protocol.evaluate(sampler, config, trained.parts,
+                                       synthetic_split(config, held_back=True))}
+
+
+def export(trained, export_dir, report):
+  """SavedModel and TFLite, checked against the Keras generator; the
+  report's tables as report.md."""
+  paths = export_lib.export.__wrapped__(trained.model.ema_generator(), trained.config,
+                                        export_dir)
+  report["export_check"] = export_lib.check_export(paths, trained.config)
   with open(os.path.join(export_dir, "report.md"), "w") as f:
     f.write(protocol.markdown(report))
-  return report
+  return paths
+
+
+RECIPE = run_lib.Recipe("forecast", build=build, fit=fit, evaluate=evaluate, export=export)
+
+
+def train(config, scenes=None):
+  """Trains (or resumes) in config.run_dir; returns the `run.Trained`."""
+  return run_lib.train(RECIPE, config, scenes=scenes)
 
 
 def export_run(run_dir, data=None):
   """Restores a run's latest checkpoint with its own config.json, then
   re-evaluates and re-exports it (onto `data` if given). Returns the report."""
-  config = config_lib.read_run_config(run_dir, ForecastTrainConfig)
-  config = dataclasses.replace(config, run_dir=run_dir, **({"data": data} if data else {}))
-  trainer = build_trainer(config)
-  run = run_directory(trainer, run_dir)
-  if run.restore() is None:
-    raise FileNotFoundError(f"{run_dir}: no checkpoint to export")
-  return evaluate_and_export(trainer, config, load_scenes(config.data, config.model_config.fps))
+  return run_lib.export_run(RECIPE, ForecastTrainConfig, run_dir,
+                            **({"data": data} if data else {}))
 
 
 def train_forecast(config):
   """Train (resuming if possible), evaluate, export. Returns the report."""
-  scenes = load_scenes(config.data, config.model_config.fps)
-  trainer, status = train(config, scenes)
-  report = evaluate_and_export(trainer, config, scenes)
-  report["training"] = status
-  exports_lib.write_report(os.path.join(config.run_dir, "export"), report)
-  return report
+  return run_lib.run(RECIPE, config)
 
 
 JOB = job_lib.JobSpec(

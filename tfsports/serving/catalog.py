@@ -42,21 +42,6 @@ def listing(what, bundled_models, runs, train):
   return "\n".join(lines)
 
 
-def require_model(model, what, bundled_models, train):
-  """Raises a one-line `UserError` unless `model` is a bundled preset name
-  or an existing path; the message says how to get one."""
-  if model in bundled_models or (model and os.path.exists(model)):
-    return
-  names = ", ".join(bundled_models)
-  if not model:
-    hint = (f"bundled: {names}" if names else
-            f"none is bundled; train one first: {train}, then --model=RUN_DIR")
-    raise errors.UserError(f"no --model given ({hint})")
-  hint = (f"bundled presets: {names}" if names else
-          f"no {what} model is bundled; train one first: {train}, then --model=RUN_DIR")
-  raise errors.UserError(f"{model}: no such model file, directory or preset ({hint})")
-
-
 def require_inputs(paths):
   """One-line `UserError` for an input file that is missing or unreadable."""
   for path in paths:

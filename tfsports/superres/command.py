@@ -22,11 +22,9 @@ import cv2
 
 from tfsports import errors
 from tfsports import progress as progress_lib
+from tfsports.serving import loader
 
 FLAGS = flags.FLAGS
-
-PRESET_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                          "presets")
 
 
 def define_flags():
@@ -44,21 +42,18 @@ def define_flags():
 
 def list_presets():
   """{name: directory} of the bundled super-resolution presets."""
-  if not os.path.isdir(PRESET_DIR):
-    return {}
-  return {name: os.path.join(PRESET_DIR, name) for name in sorted(os.listdir(PRESET_DIR))
-          if os.path.isdir(os.path.join(PRESET_DIR, name, "saved_model"))}
+  return loader.kind("superres").presets()
 
 
 def resolve_model(model):
-  presets = list_presets()
-  if model in presets:
-    return os.path.join(presets[model], "saved_model")
-  if not os.path.exists(model):
-    raise FileNotFoundError(
-        f"{model}: no such model file, directory or preset "
-        f"(presets: {', '.join(presets) or 'none'})")
-  return model
+  """The SavedModel or .tflite path of a preset, run, export or model file."""
+  return loader.locate("superres", model).path
+
+
+def runner_for(located, num_threads=2):
+  """The `loader.load` factory: a frame-window runner."""
+  from tfsports.serving import runners
+  return runners.load_runner(located.path, num_threads=num_threads)
 
 
 def upscale_video(in_path, out_path, model="tiny_x4", resize=False, crf=18,
@@ -84,7 +79,7 @@ def upscale_video(in_path, out_path, model="tiny_x4", resize=False, crf=18,
   if hasattr(model, "window") and hasattr(model, "input_size"):
     runner = model     # an already loaded runner (benchmarks reuse one)
   else:
-    runner = runners.load_runner(resolve_model(model), num_threads=num_threads)
+    runner = loader.load("superres", model, num_threads=num_threads)
   size = runner.input_size
   frames = video_io.iter_frames(in_path)
   height, width = info.height, info.width
@@ -126,7 +121,7 @@ def check(argv):
   if len(argv) != 3:
     raise errors.UserError("usage: tfsports upscale IN.mp4 OUT.mp4 [--model=...]")
   catalog.require_inputs(argv[1:2])
-  catalog.require_model(FLAGS.model, "super-resolution", list_presets(), TRAIN)
+  loader.locate("superres", FLAGS.model)
   return None
 
 

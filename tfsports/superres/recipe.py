@@ -29,6 +29,7 @@ from tfsports.training import loop as common
 from tfsports.superres import gan as sr_gan
 from tfsports import config as config_lib
 from tfsports.training import job as job_lib
+from tfsports.training import run as run_lib
 from tfsports.data import real as real_data
 
 
@@ -174,30 +175,26 @@ def run_directory(trainer, config):
                                temporal_discriminator=trainer.temporal_discriminator)
 
 
-def train(config):
-  """Trains (or resumes) in config.run_dir; returns (trainer, status dict).
-
-  Raises `common.NonFiniteLossError` if a loss became NaN/Inf: the run
-  stops and the last good checkpoint is kept.
-  """
-  config_lib.prepare_run_dir(config.run_dir, config)
-  common.set_precision(config.mixed_precision)
-  # Seeded initialisation: a run and its resumed twin start from the same weights.
-  keras.utils.set_random_seed(config.seed)
-  strategy = common.make_strategy(config.strategy)
+def build(config):
+  """The trainer, compiled; its run directory and generator step."""
   sr_config = sr_models.SRConfig.from_preset(config.preset, scale=config.scale)
+  trainer = build_trainer(config, sr_config)
+  return run_lib.Trained(trainer, run_directory(trainer, config),
+                         common.inner_optimizer(trainer.g_optimizer).iterations, config,
+                         parts=sr_config)
+
+
+def fit(trained, strategy):
+  """Reconstruction warm-up, then the adversarial phase; the seconds and
+  steps of each phase. Raises `common.NonFiniteLossError` if a loss became
+  NaN/Inf: the run stops and the last good checkpoint is kept."""
+  trainer, config, sr_config = trained.model, trained.config, trained.parts
   degradation = degrade_lib.DegradationConfig.from_preset(config.degradation,
                                                      scale=config.scale)
-  with strategy.scope():
-    trainer = build_trainer(config, sr_config)
-  run = run_directory(trainer, config)
-  run.restore()
   # The configured learning rates win over the checkpointed ones, so a
   # resumed run can be given new rates.
   common.inner_optimizer(trainer.g_optimizer).learning_rate = config.g_learning_rate
   common.inner_optimizer(trainer.d_optimizer).learning_rate = config.d_learning_rate
-  step_var = common.inner_optimizer(trainer.g_optimizer).iterations
-  start = int(step_var.numpy())
   callbacks = [keras.callbacks.TensorBoard(os.path.join(config.run_dir, "logs"),
                                            update_freq=max(1, config.checkpoint_every // 4),
                                            write_graph=False)]
@@ -215,15 +212,19 @@ def train(config):
     trainer.make_train_function(force=True)
     t0 = time.perf_counter()
     steps = common.fit_resumable(
-        trainer, run, step_var,
+        trainer, trained.run, trained.step,
         lambda begin: _make_dataset(config, sr_config, degradation, strategy,
                                     begin - phase_start, phase),
         end, config.checkpoint_every, config.verbose, callbacks)
     if steps:
       timings["adversarial" if adversarial else "warmup"] = {
           "steps": steps, "seconds": time.perf_counter() - t0}
-  return trainer, {"start_step": start, "step": int(step_var.numpy()),
-                   "timings": timings}
+  return {"timings": timings}
+
+
+def train(config):
+  """Trains (or resumes) in config.run_dir; returns the `run.Trained`."""
+  return run_lib.train(RECIPE, config)
 
 
 def _eval_clips(config):
@@ -235,22 +236,24 @@ def _eval_clips(config):
   return clips, [f"synthetic_{k}" for k in range(config.eval_clips)]
 
 
-def evaluate_and_export(trainer, config):
-  """Evaluates the EMA generator, exports SavedModel and TFLite, compares
-  them, and writes export/eval_report.json. Returns the report. The export
-  folder is replaced only once all of it is written and checked."""
-  with exports_lib.AtomicExport(os.path.join(config.run_dir, "export")) as staging:
-    report = _evaluate_and_export(trainer, config, staging.path)
-  return staging.final(report)
+def evaluate(trained):
+  """PSNR/SSIM/tOF of the EMA generator against bicubic on held-back
+  synthetic clips."""
+  config = trained.config
+  degradation = degrade_lib.DegradationConfig.from_preset(config.degradation, scale=config.scale)
+  clips, names = _eval_clips(config)
+  return {"synthetic": sr_eval.evaluate_clips(trained.model.ema_generator(), clips,
+                                              degradation, names)}
 
 
-def _evaluate_and_export(trainer, config, export_dir):
-  generator = trainer.ema_generator()
+def export(trained, export_dir, report):
+  """SavedModel and TFLite of the EMA generator; the real videos scored
+  through the SavedModel (and int8 TFLite), and the TFLite files compared
+  with it, go into `report`."""
+  config = trained.config
+  generator = trained.model.ema_generator()
   degradation = degrade_lib.DegradationConfig.from_preset(config.degradation, scale=config.scale)
   window = generator.input_shape[1]
-  clips, names = _eval_clips(config)
-  report = {"config": dataclasses.asdict(config),
-            "synthetic": sr_eval.evaluate_clips(generator, clips, degradation, names)}
   saved = saved_model_lib.export_frame_model(
       generator, os.path.join(export_dir, "saved_model"), "sr", (window, None, None, 3))
   exports_lib.write_model_info(export_dir, "superres", generator, preset=config.preset,
@@ -291,9 +294,7 @@ def _evaluate_and_export(trainer, config, export_dir):
     comparison["saved_model_eval_psnr_y"] = sr_eval.evaluate_clips(
         saved, _export_size_clips(config), degradation, temporal=False)["mean"]["psnr_y"]
   report["tflite"] = comparison
-  report["exports"] = {"saved_model": saved, **{f"tflite_{k}": v for k, v in tflite.items()}}
-  exports_lib.write_report(export_dir, report)
-  return report
+  return {"saved_model": saved, **{f"tflite_{k}": v for k, v in tflite.items()}}
 
 
 def _export_size_clips(config):
@@ -304,15 +305,12 @@ def _export_size_clips(config):
           for k in range(2)]
 
 
+RECIPE = run_lib.Recipe("superres", build=build, fit=fit, evaluate=evaluate, export=export)
+
+
 def train_sr(config):
   """Train (resuming if possible), evaluate, export. Returns the report."""
-  trainer, status = train(config)
-  if not common.is_chief():
-    return {"training": status}      # the chief evaluates and exports
-  report = evaluate_and_export(trainer, config)
-  report["training"] = status
-  exports_lib.write_report(os.path.join(config.run_dir, "export"), report)
-  return report
+  return run_lib.run(RECIPE, config)
 
 
 def export_run(run_dir, **changes):
@@ -320,14 +318,7 @@ def export_run(run_dir, **changes):
   config it was trained with (RUN_DIR/config.json), its degradation
   included; `changes` may set what only concerns export (export_size,
   tflite_variants, real_eval_videos)."""
-  config = config_lib.read_run_config(run_dir, SRTrainConfig)
-  config = dataclasses.replace(config, run_dir=run_dir, **changes)
-  sr_config = sr_models.SRConfig.from_preset(config.preset, scale=config.scale)
-  trainer = build_trainer(config, sr_config)
-  run = run_directory(trainer, config)
-  if not run.restore():
-    raise FileNotFoundError(f"{run_dir}: no checkpoint to export")
-  return evaluate_and_export(trainer, config)
+  return run_lib.export_run(RECIPE, SRTrainConfig, run_dir, **changes)
 
 
 def summary(report):

@@ -26,9 +26,9 @@ import sys
 from absl import flags
 
 from tfsports import errors
+from tfsports.serving import loader
 
 FLAGS = flags.FLAGS
-PRESETS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "presets")
 MODEL_INFO = "model_info.json"
 CONFIG_FILE = "detector_config.json"
 
@@ -57,41 +57,42 @@ def define_flags():
 
 def list_presets():
   """{name: directory} of the bundled detector presets."""
-  if not os.path.isdir(PRESETS_DIR):
-    return {}
-  return {name: os.path.join(PRESETS_DIR, name) for name in sorted(os.listdir(PRESETS_DIR))
-          if os.path.exists(os.path.join(PRESETS_DIR, name, CONFIG_FILE))}
+  return loader.kind("detector").presets()
+
+
+def detector_config_of(located):
+  """The `DetectorConfig` a located detector decodes with: its
+  model_info.json's, or (exports older than it) detector_config.json
+  beside the model or in a folder above it."""
+  from tfsports.tracking import detector as detector_lib
+  values = located.info.get("detector_config")
+  folder = os.path.dirname(os.path.abspath(located.path))
+  for _ in range(5):
+    if values is not None:
+      break
+    path = os.path.join(folder, CONFIG_FILE)
+    if os.path.exists(path):
+      with open(path) as f:
+        values = json.load(f)
+    folder = os.path.dirname(folder)
+  if values is None:
+    raise FileNotFoundError(f"{located.name}: no {MODEL_INFO} with a detector_config (or "
+                            f"{CONFIG_FILE}) beside it or above it")
+  return detector_lib.DetectorConfig.from_dict(values)
 
 
 def resolve_model(model):
-  """(model path, DetectorConfig) for a preset name, a run directory, a
-  SavedModel directory or a .tflite file; the config is the
-  model_info.json (or, in older exports, detector_config.json) beside the
-  model or in a folder above it."""
-  from tfsports.tracking import detector as detector_lib
-  presets = list_presets()
-  if model in presets:
-    model = os.path.join(presets[model], "detector_float32.tflite")
-  elif os.path.isdir(os.path.join(model, "export")):       # a run directory
-    model = os.path.join(model, "export", "tflite", "detector_float32.tflite")
-  if not os.path.exists(model):
-    raise FileNotFoundError(f"{model}: no such detector model (presets: "
-                            f"{', '.join(presets) or 'none'})")
-  folder = os.path.dirname(os.path.abspath(model))
-  for _ in range(5):
-    info = os.path.join(folder, MODEL_INFO)
-    if os.path.exists(info):
-      with open(info) as f:
-        values = json.load(f).get("detector_config")
-      if values is not None:
-        return model, detector_lib.DetectorConfig.from_dict(values)
-    path = os.path.join(folder, CONFIG_FILE)      # exports before model_info.json held it
-    if os.path.exists(path):
-      with open(path) as f:
-        return model, detector_lib.DetectorConfig.from_dict(json.load(f))
-    folder = os.path.dirname(folder)
-  raise FileNotFoundError(f"{model}: no {MODEL_INFO} with a detector_config (or "
-                          f"{CONFIG_FILE}) beside it or above it")
+  """(model path, DetectorConfig) for a preset name, a run directory, an
+  export, a SavedModel or a .tflite file (float32 TFLite first)."""
+  located = loader.locate("detector", model, prefer="tflite")
+  return located.path, detector_config_of(located)
+
+
+def runner_for(located, threshold=0.1, num_threads=2):
+  """The `loader.load` factory: frames -> [N, 6] detections."""
+  from tfsports.tracking import detectors
+  return detectors.CenterNetDetector(located.path, detector_config_of(located),
+                                     threshold=threshold, num_threads=num_threads)
 
 
 def make_detector(spec, model):
@@ -101,8 +102,7 @@ def make_detector(spec, model):
   if spec.startswith("mot:"):
     return detectors.MOTDetector(spec[4:])
   if spec == "centernet":
-    path, config = resolve_model(model)
-    return detectors.CenterNetDetector(path, config)
+    return loader.load("detector", model, prefer="tflite")
   raise ValueError(f"unknown detector {spec!r}: centernet, background or mot:FILE")
 
 
@@ -172,11 +172,11 @@ def check(argv):
     raise errors.UserError(USAGE)
   catalog.require_inputs(videos or [FLAGS.detections])
   if videos and FLAGS.detector == "centernet":
-    catalog.require_model(FLAGS.model, "detector", list_presets(), TRAIN)
+    loader.locate("detector", FLAGS.model, prefer="tflite")
   if videos and FLAGS.detector.startswith("mot:"):
     catalog.require_inputs([FLAGS.detector[4:]])
   if videos and FLAGS.ball != "none":
-    catalog.require_model(FLAGS.ball, "ball detector", list_presets(), TRAIN)
+    loader.locate("detector", FLAGS.ball, prefer="tflite")
   return None
 
 

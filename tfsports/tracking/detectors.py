@@ -82,6 +82,23 @@ def tile_columns(frame_size, model_size, overlap=0.1):
   return [round(x) for x in np.linspace(0, width - tile, n)], tile
 
 
+def tile_grid(frame_size, model_size, rows=1, overlap=0.1):
+  """[(y0, x0, height, width)] of the tiles a frame is run in: `rows`
+  overlapping rows (sharing `overlap` of a tile's height), each cut into
+  columns of about the model's aspect ratio (`tile_columns`)."""
+  height, width = frame_size
+  if rows <= 1:
+    starts, tile_w = tile_columns(frame_size, model_size, overlap)
+    return [(0, x0, height, tile_w) for x0 in starts]
+  tile_h = min(height, int(np.ceil(height / (rows - (rows - 1) * overlap))))
+  tile_w = min(width, round(tile_h * model_size[1] / model_size[0]))
+  n = 1 if width <= tile_w else int(np.ceil((width - tile_w * overlap) /
+                                            (tile_w * (1 - overlap))))
+  ys = [round(y) for y in np.linspace(0, height - tile_h, rows)]
+  xs = [round(x) for x in np.linspace(0, width - tile_w, n)]
+  return [(y0, x0, tile_h, tile_w) for y0 in ys for x0 in xs]
+
+
 def suppress_duplicates(rows, iou=0.5):
   """Keeps the best of boxes of one class overlapping by more than `iou`
   (where tiles overlap). rows: [N, 6] as detectors return."""
@@ -96,12 +113,44 @@ def suppress_duplicates(rows, iou=0.5):
   return out[np.argsort(-out[:, 4])]
 
 
+def _discount_cut_boxes(rows, tile, frame_size, margin=2):
+  """Halves the score of a tile's boxes that touch an edge it shares with
+  another tile: the part of a person the neighbouring tile sees whole."""
+  y0, x0, th, tw = tile
+  height, width = frame_size
+  x, y, w, h = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
+  cut = (((x0 > 0) & (x <= margin)) | ((x0 + tw < width) & (x + w >= tw - margin)) |
+         ((y0 > 0) & (y <= margin)) | ((y0 + th < height) & (y + h >= th - margin)))
+  rows = rows.copy()
+  rows[cut, 4] *= 0.5
+  return rows, cut
+
+
+def suppress_contained(rows, candidates, share=0.7):
+  """Drops the `candidates` (bool [N]: boxes cut by a tile's edge) lying
+  mostly (`share` of their area) inside a better box of their class: the
+  cut-off part of a person another tile sees whole."""
+  if len(rows) < 2:
+    return rows
+  x0, y0 = rows[:, 0], rows[:, 1]
+  x1, y1 = x0 + rows[:, 2], y0 + rows[:, 3]
+  iw = np.clip(np.minimum(x1[:, None], x1[None]) - np.maximum(x0[:, None], x0[None]), 0, None)
+  ih = np.clip(np.minimum(y1[:, None], y1[None]) - np.maximum(y0[:, None], y0[None]), 0, None)
+  area = np.maximum(rows[:, 2] * rows[:, 3], 1e-6)
+  # inside[i, j]: box j lies mostly inside the better box i of its class.
+  inside = ((iw * ih >= share * area[None]) & (rows[:, 4][:, None] > rows[:, 4][None]) &
+            (rows[:, 5][:, None] == rows[:, 5][None]))
+  out = rows[~(inside.any(0) & candidates)]
+  return out[np.argsort(-out[:, 4])]
+
+
 class CenterNetDetector:
   """The CenterNet model on each frame; with `num_frames` > 1 (the ball
   preset) on the newest frames, the first repeated until there are enough.
   A frame much wider than the model (a panorama) runs in overlapping
   full-height tiles of the model's aspect ratio, so players are not
-  squeezed sideways.
+  squeezed sideways; with `config.tile_rows` > 1 in a grid of smaller
+  tiles (`tile_grid`), so that small players keep enough pixels.
 
   threshold: the least heatmap peak reported; low peaks are kept for the
   tracker's second stage, so keep this under its `low_score`.
@@ -120,18 +169,25 @@ class CenterNetDetector:
 
   def __call__(self, frame):
     h, w = self.config.image_size
-    starts, width = tile_columns(frame.shape[:2], (h, w))
-    rows = []
-    for x0 in starts:
-      small = cv2.resize(frame[:, x0:x0 + width], (w, h), interpolation=cv2.INTER_AREA)
-      window = self.windows.get(x0) or [small] * self.config.num_frames
-      self.windows[x0] = window = window[1:] + [small]
+    tiles = tile_grid(frame.shape[:2], (h, w), self.config.tile_rows)
+    grid = self.config.tile_rows > 1 and len(tiles) > 1
+    rows, cut = [], []
+    for y0, x0, th, tw in tiles:
+      small = cv2.resize(frame[y0:y0 + th, x0:x0 + tw], (w, h), interpolation=cv2.INTER_AREA)
+      window = self.windows.get((y0, x0)) or [small] * self.config.num_frames
+      self.windows[(y0, x0)] = window = window[1:] + [small]
       x = np.concatenate(window, axis=-1) if len(window) > 1 else small
-      out = detector_lib.decode(self.runner(x), self.config, (frame.shape[0], width),
-                                self.threshold)
+      out = detector_lib.decode(self.runner(x), self.config, (th, tw), self.threshold)
+      if grid:
+        out, edge = _discount_cut_boxes(out, (y0, x0, th, tw), frame.shape[:2])
+        cut.append(edge)
       out[:, 0] += x0
+      out[:, 1] += y0
       rows.append(out)
-    out = rows[0] if len(rows) == 1 else suppress_duplicates(np.concatenate(rows))
+    out = np.concatenate(rows) if len(rows) > 1 else rows[0]
+    if grid:
+      out = suppress_contained(out, np.concatenate(cut))
+    out = suppress_duplicates(out) if len(rows) > 1 else out
     out[:, 5] = np.asarray(self.classes, np.float32)[out[:, 5].astype(int)]
     return out
 

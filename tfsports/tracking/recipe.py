@@ -35,7 +35,9 @@ from tfsports.serving import saved_model as saved_model_lib
 from tfsports.serving import tflite as tflite_lib
 from tfsports.tracking import detector as detector_lib
 from tfsports.tracking import detectors as detectors_lib
+from tfsports.tracking import labelled
 from tfsports.training import job as job_lib
+from tfsports.training import run as run_lib
 from tfsports.data import real as real_data
 from tfsports.metrics import detection as detection_metrics
 
@@ -52,10 +54,24 @@ PSEUDO_LABELLED = ("video/compressed-handball_sideview.mp4", "video/tennis_broad
                    "video/tennis_broadcast_4.mp4")
 
 
+REAL_LABELLED_SETS = ("detection/soccer_dfl_players", "detection/soccer_dfl_ball@1.7778")
+# Whole games held back (file names start with the game id): 44 of the 273
+# player frames, 245 of the 968 ball frames.
+REAL_HELD_GAMES = ("54745b", "a9f16c", "c01561")
+REAL_EVAL_SETS = ("detection/volleyball_vnl_players@1.7778",)
+
+
 @dataclasses.dataclass(frozen=True)
 class DetectorTrainConfig(config_lib.Config):
-  """real_share: the share of training images from the real labelled
-  frames (0 for synthetic only)."""
+  """real_share: the share of training images from the real frames of
+  `real_sources` (TrackNet ball labels, pseudo-labelled videos; 0: none).
+  labelled_sets: YOLO-layout folders of real labelled frames (under
+  real_root unless absolute; `FOLDER@ASPECT` for a set stretched from
+  that width / height), a `labelled_share` of the training images, their
+  `held_games` held back for evaluation; eval_sets: YOLO folders scored
+  whole and never trained on (another sport or camera). scale_range: a
+  training frame's height in model input heights (the tiles `tile_rows`
+  runs at, and some zoom either side)."""
   preset: str = "tiny"
   run_dir: str = "runs/detector_tiny"
   real_root: str = REAL_ROOT
@@ -67,12 +83,31 @@ class DetectorTrainConfig(config_lib.Config):
   seed: int = 0
   eval_clips: int = 6
   verbose: int = 2
+  labelled_sets: tuple = ()
+  labelled_share: float = 0.0
+  held_games: tuple = ()
+  eval_sets: tuple = ()
+  scale_range: tuple = (1.0, 1.8)
+  mosaic: float = 0.0
 
   RESUMABLE_FIELDS = ("train_steps", "verbose", "run_dir", "checkpoint_every", "eval_clips")
 
 
 TRAIN_PRESETS = {
     "tiny": DetectorTrainConfig(),
+    # Real broadcast frames with people and ball labels first: the DFL
+    # Bundesliga sets of ../shared (3 of their 11 games held back), the
+    # renderer and the older real sources for the rest; volleyball is never
+    # trained on (the cross-domain check).
+    "real": DetectorTrainConfig(
+        preset="real", run_dir="runs/detector_real", train_steps=3000, real_share=0.1,
+        labelled_sets=REAL_LABELLED_SETS, labelled_share=0.7, held_games=REAL_HELD_GAMES,
+        eval_sets=REAL_EVAL_SETS, scale_range=(1.2, 3.0), mosaic=0.3, learning_rate=2e-3),
+    "real_test": DetectorTrainConfig(
+        preset="test", run_dir="runs/detector_real_test", train_steps=4, batch_size=2,
+        checkpoint_every=2, eval_clips=1, verbose=0, real_share=0.0,
+        labelled_sets=REAL_LABELLED_SETS, labelled_share=0.5, held_games=REAL_HELD_GAMES,
+        eval_sets=REAL_EVAL_SETS, scale_range=(1.2, 3.0), mosaic=0.5),
     "ball": DetectorTrainConfig(preset="ball", run_dir="runs/detector_ball", train_steps=3000,
                                 real_share=0.5),
     "test": DetectorTrainConfig(preset="test", run_dir="runs/detector_test", train_steps=4,
@@ -236,11 +271,17 @@ def make_dataset(model_config, train_config):
   synthetic_stream = synthetic_examples(model_config, train_config.seed)
   real_stream = (real_examples(model_config, train_config.real_root, train_config.seed)
                  if train_config.real_share > 0 else None)
+  labelled_stream = (labelled.labelled_examples(model_config, train_config, train_config.seed)
+                     if train_config.labelled_share > 0 else None)
+  labelled_share = train_config.labelled_share if labelled_stream is not None else 0.0
   rng = np.random.default_rng(train_config.seed + 1)
 
   def examples():
     while True:
-      if real_stream is not None and rng.random() < train_config.real_share:
+      r = rng.random()
+      if r < labelled_share:
+        image, boxes, classes, unlabelled = next(labelled_stream)
+      elif real_stream is not None and r < labelled_share + train_config.real_share:
         image, boxes, classes, unlabelled = next(real_stream)
       else:
         (image, boxes, classes), unlabelled = next(synthetic_stream), ()
@@ -258,9 +299,8 @@ def make_dataset(model_config, train_config):
           .prefetch(tf.data.AUTOTUNE))
 
 
-def train(config):
-  config_lib.prepare_run_dir(config.run_dir, config)
-  keras.utils.set_random_seed(config.seed)
+def build(config):
+  """The detector, compiled, with its run directory."""
   model_config = detector_lib.DetectorConfig.from_preset(config.preset)
   model = detector_lib.build_detector(model_config)
   schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, config.train_steps,
@@ -271,13 +311,21 @@ def train(config):
                 loss_weights={"heatmap": 1.0, "size": 0.1, "offset": 1.0})
   model.optimizer.build(model.trainable_variables)
   run = common.RunDirectory(config.run_dir, model=model, optimizer=model.optimizer)
-  run.restore()
+  return run_lib.Trained(model, run, model.optimizer.iterations, config, parts=model_config)
+
+
+def fit(trained, strategy):
+  config = trained.config
   # The stream is deterministic; a resumed run regenerates and skips the
   # batches already seen, so it ends where an uninterrupted run would.
-  make = lambda begin: make_dataset(model_config, config).skip(begin)
-  common.fit_resumable(model, run, model.optimizer.iterations, make, config.train_steps,
+  make = lambda begin: make_dataset(trained.parts, config).skip(begin)
+  common.fit_resumable(trained.model, trained.run, trained.step, make, config.train_steps,
                        config.checkpoint_every, config.verbose)
-  return model
+
+
+def train(config):
+  """Trains (or resumes) in config.run_dir; returns the `run.Trained`."""
+  return run_lib.train(RECIPE, config)
 
 
 def evaluate_synthetic(model, model_config, config, make_detector=None):
@@ -349,8 +397,7 @@ def evaluate_ball(model, model_config, real_root):
           "tracked": detection_metrics.ball_scores(track, visible[held], xy[held])}
 
 
-@exports_lib.atomic_export
-def export(model, model_config, export_dir, representative):
+def export_detector(model, model_config, export_dir, representative):
   """SavedModel (TF Serving layout, dynamic batch) and float32 and int8
   TFLite (batch 1): uint8 frames -> heatmap, size, offset; and
   model_info.json, whose `detector_config` `tfsports track --model=` reads
@@ -372,21 +419,31 @@ def export(model, model_config, export_dir, representative):
   return {"saved_model": saved, **{f"tflite_{k}": v for k, v in lite.items()}}
 
 
+def evaluate(trained):
+  """Synthetic player AP per camera; real ball F1 on the TrackNet frames
+  never trained on."""
+  model, model_config, config = trained.model, trained.parts, trained.config
+  report = {"synthetic": evaluate_synthetic(model, model_config, config)}
+  if config.labelled_sets or config.eval_sets:
+    report["real_labelled"] = labelled.evaluate(model, model_config, config)
+  if "ball" in model_config.classes and os.path.isdir(os.path.join(config.real_root, TRACKNET)):
+    report["real_ball_tracknet_140_275"] = evaluate_ball(model, model_config, config.real_root)
+  return report
+
+
+def export(trained, export_dir, report):
+  representative = [x for x, _, _ in itertools.islice(
+      synthetic_examples(trained.parts, trained.config.seed + 20_000), 16)]
+  return export_detector(trained.model, trained.parts, export_dir, representative)
+
+
+RECIPE = run_lib.Recipe("detector", build=build, fit=fit, evaluate=evaluate, export=export)
+
+
 def train_detector(config):
   """Trains, evaluates (synthetic AP per camera; real ball F1) and exports;
   writes RUN_DIR/export/eval_report.json and returns the report."""
-  model = train(config)
-  model_config = detector_lib.DetectorConfig.from_preset(config.preset)
-  report = {"config": dataclasses.asdict(config),
-            "synthetic": evaluate_synthetic(model, model_config, config)}
-  if "ball" in model_config.classes and os.path.isdir(os.path.join(config.real_root, TRACKNET)):
-    report["real_ball_tracknet_140_275"] = evaluate_ball(model, model_config, config.real_root)
-  representative = [x for x, _, _ in itertools.islice(
-      synthetic_examples(model_config, config.seed + 20_000), 16)]
-  report["exports"] = export(model, model_config, os.path.join(config.run_dir, "export"),
-                             representative)
-  exports_lib.write_report(os.path.join(config.run_dir, "export"), report)
-  return report
+  return run_lib.run(RECIPE, config)
 
 
 def summary(report):
