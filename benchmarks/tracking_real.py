@@ -27,6 +27,7 @@ from tfsports.tracking import command as track_command
 flags.DEFINE_string("real", os.path.join(os.path.dirname(__file__), "..", "..", "shared",
                                          "data", "real"), "Real-data root.")
 flags.DEFINE_string("model", "tiny", "CenterNet model (preset, run directory or path).")
+flags.DEFINE_string("tag", "", "Suffix of the annotated frames' names (tracking_NAME_TAG.png).")
 flags.DEFINE_string("docs", os.path.join(os.path.dirname(__file__), "..", "docs"),
                     "Where the annotated frames go.")
 FLAGS = flags.FLAGS
@@ -37,14 +38,16 @@ CLIPS = (
     ("handball_background", "compressed-handball_sideview.mp4", "background", 150, 1600),
     ("gym", "basketball_gym.mp4", "centernet", 150, 640),
     ("tennis", "tennis_broadcast_6.mp4", "centernet", 60, 960),
+    ("tennis3", "tennis_broadcast_3.mp4", "centernet", 60, 960),
 )
 
 
 def main(argv):
   del argv
-  print("| clip | detector | frames | tracks | tracked per frame | mean track length (frames) "
-        "| ball found (frames) | frames/s (tracking pass) |")
-  print("|---|---|---:|---:|---:|---:|---:|---:|")
+  print(f"model: {FLAGS.model}\n")
+  print("| clip | detector | frames | detections per frame | tracks | tracked per frame | "
+        "mean track length (frames) | ball found (frames) | frames/s (tracking pass) |")
+  print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
   for name, file, detector, shown, width in CLIPS:
     path = os.path.join(FLAGS.real, "video", file)
     with tempfile.TemporaryDirectory() as tmp:
@@ -53,9 +56,11 @@ def main(argv):
       frame = video_io.read_frames(os.path.join(tmp, "annotated.mp4"))[shown]
     frame = cv2.resize(frame, (width, round(frame.shape[0] * width / frame.shape[1])),
                        interpolation=cv2.INTER_AREA)
-    cv2.imwrite(os.path.join(FLAGS.docs, f"tracking_{name}.png"),
+    tag = f"_{FLAGS.tag}" if FLAGS.tag else ""
+    cv2.imwrite(os.path.join(FLAGS.docs, f"tracking_{name}{tag}.png"),
                 cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    print(f"| {file} | {detector} | {s['num_frames']} | {s['num_tracks']} | "
+    print(f"| {file} | {detector} | {s['num_frames']} | "
+          f"{s['num_detections'] / max(s['num_frames'], 1):.1f} | {s['num_tracks']} | "
           f"{s['mean_tracked_per_frame']:.1f} | {s['mean_track_length']:.0f} | "
           f"{s['ball_frames']} | {s['fps']:.1f} |")
   ball_through_the_command()
@@ -75,7 +80,8 @@ def ball_through_the_command():
     clip = os.path.join(tmp, "held_back.mp4")
     video_io.write_video(clip, video[first:], fps=30, lossless=True)
     proc = subprocess.run([sys.executable, "-m", "tfsports", "track", clip,
-                           f"--out={tmp}", "--noannotate"], capture_output=True, text=True)
+                           f"--out={tmp}", "--noannotate", f"--model={FLAGS.model}"],
+                          capture_output=True, text=True)
     if proc.returncode:
       raise RuntimeError(proc.stderr[-2000:])
     predicted = np.full((len(held), 2), np.nan)

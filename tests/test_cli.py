@@ -6,7 +6,8 @@ from tests import test_case
 from tfsports import cli
 from tfsports.training import registry
 
-SUBCOMMANDS = ("upscale", "classify", "track", "forecast", "generate", "probe", "synth", "tfrecord")
+SUBCOMMANDS = ("upscale", "classify", "detect", "track", "forecast", "generate", "probe", "synth",
+               "tfrecord")
 
 
 def test_help_lists_every_subcommand():
@@ -116,7 +117,10 @@ def test_cheap_failures_come_before_tensorflow(tmp_path):
            ["track", str(tmp_path / "missing.mp4"), f"--out={tmp_path}"],
            ["track", __file__, f"--out={tmp_path}", "--model=no_such_preset"],
            ["forecast", str(tmp_path / "missing.csv"), f"--out={tmp_path}"],
-           ["generate", "--class=all", f"--out={tmp_path}"]]
+           ["generate", "--class=all", f"--out={tmp_path}"],
+           ["detect", str(tmp_path), f"--out={tmp_path / 'o'}"],
+           ["detect", __file__, f"--out={tmp_path / 'o'}"],
+           ["detect", str(tmp_path / "missing"), f"--out={tmp_path / 'o'}"]]
   code = ("import sys; from tfsports import cli; status = cli.main(['tfsports'] + sys.argv[1:]); "
           "print('tensorflow' in sys.modules); sys.exit(status)")
   for args in cases:
@@ -135,6 +139,7 @@ def test_commands_without_a_bundled_model_say_what_to_train(tmp_path):
 
 
 @pytest.mark.parametrize("name,expect", [("upscale", "tiny_x4"), ("track", "tiny"),
+                                         ("detect", "real"),
                                          ("forecast", "tiny"),
                                          ("classify", "tfsports train actions"),
                                          ("generate", "tfsports train augment")])

@@ -8,7 +8,8 @@ From a video: DIR/tracks.txt (MOT Challenge), tracks.csv (track, team,
 and pitch metres where `--pitch_points` gives 4 or more image-to-pitch
 pairs on the first frame), ball.csv and annotated.mp4 (boxes in team
 colours, ids, the ball's trail). Detectors: `centernet` (the bundled
-`tiny` preset, or `--model=` a run directory, SavedModel or .tflite),
+`real` preset, trained on real broadcast frames; `tiny`, synthetic-first; or
+`--model=` a run directory, SavedModel or .tflite),
 `background` (MOG2, static cameras only), `mot:FILE` (any outside
 detector). The ball comes from the TrackNet-style `ball` preset.
 
@@ -42,7 +43,7 @@ def define_flags():
                       "detector, `default` otherwise).")
   flags.DEFINE_string("detector", "centernet",
                       "centernet, background (static camera) or mot:FILE.")
-  flags.DEFINE_string("model", "tiny", "CenterNet model: a bundled preset, a run directory, "
+  flags.DEFINE_string("model", "real", "CenterNet model: a bundled preset, a run directory, "
                       "a SavedModel or a .tflite file.")
   flags.DEFINE_string("ball", "ball", "Ball detector: a bundled preset, a model path, or none.")
   flags.DEFINE_string("pitch_points", None, "Image-to-pitch pairs on the first frame, "
@@ -124,7 +125,7 @@ def track_file(detections_path, out_dir, fps=25.0, preset=None):
   return path, len(ids), max(rows) + 1
 
 
-def track_video_file(video, out_dir, detector="centernet", model="tiny", ball="ball",
+def track_video_file(video, out_dir, detector="centernet", model="real", ball="ball",
                      preset=None, pitch_points=None, annotate=True, cmc=True,
                      athletes=None, progress=sys.stderr):
   """The command's video mode as a function; returns `pipeline.track_video`'s
@@ -156,7 +157,7 @@ USAGE = ("usage: tfsports track VIDEO --out=DIR [--detector=centernet|background
          "[--noannotate]  or  tfsports track --detections=DETS.txt --fps=25 --out=DIR")
 
 
-TRAIN = "tfsports train detector --preset=tiny"
+TRAIN = "tfsports train detector --preset=real"
 
 
 def check(argv):

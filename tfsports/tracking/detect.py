@@ -189,10 +189,12 @@ def main(argv):
                            num_threads=FLAGS.threads)
     if os.path.isdir(source):
       total = len(image_files(source))
-      bar = progress_lib.Progress("detect", total, "images")
+      # Quiet unless a person watches: logs get the one summary line.
+      bar = progress_lib.Progress("detect", total, "images") if sys.stderr.isatty() else None
       done = detect_images(source, FLAGS.out, detector, FLAGS.threshold, FLAGS.draw_threshold,
                            FLAGS.annotate, bar)
-      bar.done()
+      if bar:
+        bar.done()
       if done["unreadable"]:
         bad = done["unreadable"]
         print(f"error: {len(bad)} of {total} images could not be read ({bad[0]}"
@@ -203,10 +205,12 @@ def main(argv):
             f"{FLAGS.draw_threshold}: {FLAGS.out}")
     else:
       info = video_io.probe(source)
-      bar = progress_lib.Progress("detect", info.num_frames or None, "frames")
+      bar = (progress_lib.Progress("detect", info.num_frames or None, "frames")
+             if sys.stderr.isatty() else None)
       done = detect_video(source, FLAGS.out, detector, FLAGS.threshold, FLAGS.draw_threshold,
                           bar)
-      bar.done()
+      if bar:
+        bar.done()
       print(f"{done['frames']} frames, {done['boxes'] / max(done['frames'], 1):.1f} boxes per "
             f"frame at score >= {FLAGS.draw_threshold}: {os.path.join(FLAGS.out, 'det.txt')}")
   except video_io.VideoReadError as e:

@@ -220,6 +220,8 @@ def evaluate(model, model_config, config, num_threads=2):
   SavedModel or a .tflite file."""
   out = {}
   for name, items in held_back(config).items():
+    if config.eval_images:
+      items = items[::max(1, len(items) // config.eval_images)][:config.eval_images]
     detector = detectors_lib.CenterNetDetector(model, model_config, threshold=0.05,
                                                num_threads=num_threads)
     found, sizes = detect_items(detector, items)

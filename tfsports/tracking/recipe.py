@@ -71,7 +71,8 @@ class DetectorTrainConfig(config_lib.Config):
   `held_games` held back for evaluation; eval_sets: YOLO folders scored
   whole and never trained on (another sport or camera). scale_range: a
   training frame's height in model input heights (the tiles `tile_rows`
-  runs at, and some zoom either side)."""
+  runs at, and some zoom either side). eval_images: at most this many
+  images of each held-back part are scored (0: all)."""
   preset: str = "tiny"
   run_dir: str = "runs/detector_tiny"
   real_root: str = REAL_ROOT
@@ -89,8 +90,10 @@ class DetectorTrainConfig(config_lib.Config):
   eval_sets: tuple = ()
   scale_range: tuple = (1.0, 1.8)
   mosaic: float = 0.0
+  eval_images: int = 0
 
-  RESUMABLE_FIELDS = ("train_steps", "verbose", "run_dir", "checkpoint_every", "eval_clips")
+  RESUMABLE_FIELDS = ("train_steps", "verbose", "run_dir", "checkpoint_every", "eval_clips",
+                      "eval_images", "eval_sets")
 
 
 TRAIN_PRESETS = {
@@ -100,14 +103,14 @@ TRAIN_PRESETS = {
     # renderer and the older real sources for the rest; volleyball is never
     # trained on (the cross-domain check).
     "real": DetectorTrainConfig(
-        preset="real", run_dir="runs/detector_real", train_steps=3000, real_share=0.1,
+        preset="real", run_dir="runs/detector_real", train_steps=1600, real_share=0.1,
         labelled_sets=REAL_LABELLED_SETS, labelled_share=0.7, held_games=REAL_HELD_GAMES,
-        eval_sets=REAL_EVAL_SETS, scale_range=(1.2, 3.0), mosaic=0.3, learning_rate=2e-3),
+        eval_sets=REAL_EVAL_SETS, scale_range=(1.2, 3.0), mosaic=0.3, checkpoint_every=200),
     "real_test": DetectorTrainConfig(
         preset="test", run_dir="runs/detector_real_test", train_steps=4, batch_size=2,
         checkpoint_every=2, eval_clips=1, verbose=0, real_share=0.0,
         labelled_sets=REAL_LABELLED_SETS, labelled_share=0.5, held_games=REAL_HELD_GAMES,
-        eval_sets=REAL_EVAL_SETS, scale_range=(1.2, 3.0), mosaic=0.5),
+        eval_sets=REAL_EVAL_SETS, scale_range=(1.2, 3.0), mosaic=0.5, eval_images=3),
     "ball": DetectorTrainConfig(preset="ball", run_dir="runs/detector_ball", train_steps=3000,
                                 real_share=0.5),
     "test": DetectorTrainConfig(preset="test", run_dir="runs/detector_test", train_steps=4,
