@@ -60,3 +60,15 @@ def test_temporal_consistency_penalises_flicker_not_motion():
   flicker = tf.reshape(tf.constant([0.0, 1.0, 0.0]), [1, 3, 1, 1, 1])
   np.testing.assert_allclose(
       losses.temporal_consistency_loss(tf.zeros([1, 3, 1, 1, 1]), flicker), [1.0])
+
+
+def test_patch_nce_golden():
+  # Orthogonal unit keys; each query equals its own key: logits 1/t on the
+  # diagonal, 0 elsewhere, so the loss is log(1 + (P - 1) exp(-1/t)).
+  key = tf.eye(3)[None]
+  got = losses.patch_nce_loss(2.0 * key, key, temperature=0.5)
+  np.testing.assert_allclose(got, [np.log1p(2 * np.exp(-2.0))], rtol=1e-6)
+  # A query pointing at another location's key costs more than its own.
+  shuffled = tf.gather(key, [1, 2, 0], axis=1)
+  assert float(losses.patch_nce_loss(shuffled, key)[0]) > float(got[0])
+  assert losses.patch_nce_loss(tf.ones([2, 5, 4]), tf.ones([2, 5, 4])).shape == (2,)

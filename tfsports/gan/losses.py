@@ -125,3 +125,20 @@ def batch_hard_triplet_loss(labels, embeddings, margin=0.2):
   hardest_neg = tf.reduce_min(tf.where(neg_mask, d, 1e9), 1)
   valid = tf.logical_and(tf.reduce_any(pos_mask, 1), tf.reduce_any(neg_mask, 1))
   return tf.where(valid, tf.nn.relu(hardest_pos - hardest_neg + margin), 0.0)
+
+
+def patch_nce_loss(query, key, temperature=0.07):
+  """PatchNCE (Park et al. 2020, CUT), per example [B].
+
+  query [B, P, C]: features of P patches of the translated image; key
+  [B, P, C]: the same P locations of the input. Each query must pick its
+  own location's key among the image's P keys (InfoNCE, cross-entropy over
+  cosine similarities / temperature), so the translation keeps content
+  where it is while the adversarial loss changes its look.
+  """
+  q = tf.math.l2_normalize(tf.cast(query, tf.float32), axis=-1)
+  k = tf.math.l2_normalize(tf.cast(key, tf.float32), axis=-1)
+  logits = tf.matmul(q, k, transpose_b=True) / temperature
+  labels = tf.broadcast_to(tf.range(tf.shape(q)[1])[None], tf.shape(logits)[:2])
+  return tf.reduce_mean(
+      tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits), axis=1)

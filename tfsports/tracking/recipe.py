@@ -72,7 +72,9 @@ class DetectorTrainConfig(config_lib.Config):
   whole and never trained on (another sport or camera). scale_range: a
   training frame's height in model input heights (the tiles `tile_rows`
   runs at, and some zoom either side). eval_images: at most this many
-  images of each held-back part are scored (0: all)."""
+  images of each held-back part are scored (0: all). translator: a
+  translator export (`tracking.translate`, `tfsports train translator`)
+  that every rendered frame goes through first ("": rendered as is)."""
   preset: str = "tiny"
   run_dir: str = "runs/detector_tiny"
   real_root: str = REAL_ROOT
@@ -91,6 +93,7 @@ class DetectorTrainConfig(config_lib.Config):
   scale_range: tuple = (1.0, 1.8)
   mosaic: float = 0.0
   eval_images: int = 0
+  translator: str = ""
 
   RESUMABLE_FIELDS = ("train_steps", "verbose", "run_dir", "checkpoint_every", "eval_clips",
                       "eval_images", "eval_sets")
@@ -268,10 +271,25 @@ def _real_stream(config, sources, seed):
     yield np.ascontiguousarray(image.astype(np.uint8)), boxes, classes, unlabelled
 
 
+def translated_examples(stream, translator, model_config):
+  """`stream`'s rendered frames through the translator export at
+  `translator`, boxes unchanged (it keeps geometry: `translate`). The
+  export is opened now, so a wrong path fails before training starts."""
+  from tfsports.tracking import translate    # it builds on this module
+  if model_config.num_frames != 1:
+    raise ValueError("a translator translates single frames; this detector stacks "
+                     f"{model_config.num_frames}")
+  run = translate.Translator(translator)
+  return ((run(image), boxes, classes) for image, boxes, classes in stream)
+
+
 def make_dataset(model_config, train_config):
   """Batches of (uint8 inputs, {heatmap, size, offset} targets), a
   `real_share` of them from the real labelled frames."""
   synthetic_stream = synthetic_examples(model_config, train_config.seed)
+  if train_config.translator:
+    synthetic_stream = translated_examples(synthetic_stream, train_config.translator,
+                                           model_config)
   real_stream = (real_examples(model_config, train_config.real_root, train_config.seed)
                  if train_config.real_share > 0 else None)
   labelled_stream = (labelled.labelled_examples(model_config, train_config, train_config.seed)
@@ -460,7 +478,9 @@ JOB = job_lib.JobSpec(
                 "the real ball labels; synthetic and real scored side by side; exports "
                 "SavedModel and float32 / int8 TFLite.",
     config_class=DetectorTrainConfig, train=train_detector, summary=summary,
-    field_help={"real_root": "Real-data root (../shared/data/real)."},
+    field_help={"real_root": "Real-data root (../shared/data/real).",
+                "translator": "A translator export (tfsports train translator) every "
+                              "rendered frame goes through."},
     examples=("tfsports train detector --preset=tiny --run_dir=runs/detector_tiny",
               "tfsports train detector --preset=ball --run_dir=runs/detector_ball"),
 )

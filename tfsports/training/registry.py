@@ -12,6 +12,8 @@ JOBS = {
     "ssgan": ("tfsports.actions.ssgan", "semi-supervised GAN classifier, few labels"),
     "athletes": ("tfsports.athletes.recipe", "athlete recognition: team, jersey, re-ID"),
     "detector": ("tfsports.tracking.recipe", "tracking detector: players and the ball"),
+    "translator": ("tfsports.tracking.translate",
+                   "renderer-to-real translation GAN for the detector's rendered frames"),
     "forecast": ("tfsports.forecast.recipe", "trajectory GAN: forecasting and gap filling"),
     "augment": ("tfsports.augment.recipe", "class-conditional video GAN for augmentation"),
 }
