@@ -131,3 +131,21 @@ def test_detect_errors(trained, frames, tmp_path):
   test_case.run_command_error_test("detect", folder, f"--out={tmp_path / 'o'}",
                                    "--threshold=0.9", "--draw_threshold=0.3",
                                    f"--model={config.run_dir}", match="threshold")
+
+
+def test_init_from_starts_a_new_run_from_another_runs_weights(trained, tmp_path):
+  from tfsports.training import loop
+  from tfsports.training import run as run_lib
+  config, _ = trained
+  source = run_lib.load(recipe.RECIPE, recipe.DetectorTrainConfig, config.run_dir)
+  fresh = recipe.DetectorTrainConfig.from_preset(
+      "real_test", run_dir=str(tmp_path / "b"), init_from=config.run_dir)
+  started = recipe.build(fresh)
+  assert recipe.restore(started) is None         # a new run: nothing of its own
+  for a, b in zip(source.model.get_weights(), started.model.get_weights()):
+    np.testing.assert_array_equal(a, b)
+  assert int(started.step.numpy()) == 0          # the optimizer starts afresh
+  missing = recipe.DetectorTrainConfig.from_preset(
+      "real_test", run_dir=str(tmp_path / "c"), init_from=str(tmp_path / "none"))
+  with pytest.raises(loop.CheckpointError, match="no checkpoint to start from"):
+    run_lib.train(recipe.RECIPE, missing)

@@ -94,6 +94,7 @@ class DetectorTrainConfig(config_lib.Config):
   mosaic: float = 0.0
   eval_images: int = 0
   translator: str = ""
+  init_from: str = ""
 
   RESUMABLE_FIELDS = ("train_steps", "verbose", "run_dir", "checkpoint_every", "eval_clips",
                       "eval_images", "eval_sets")
@@ -335,6 +336,23 @@ def build(config):
   return run_lib.Trained(model, run, model.optimizer.iterations, config, parts=model_config)
 
 
+def restore(trained):
+  """The run's own checkpoint; for a new run with `init_from`, that run's
+  latest weights (a resumed run keeps its own)."""
+  restored = trained.run.restore()
+  if restored or not trained.config.init_from:
+    return restored
+  latest = tf.train.latest_checkpoint(os.path.join(trained.config.init_from, "checkpoints"))
+  if latest is None:
+    raise common.CheckpointError(f"{trained.config.init_from}: no checkpoint to start from")
+  # Into an uncompiled twin: restoring the compiled model would bring the
+  # other run's optimizer, step count included, along with its weights.
+  twin = detector_lib.build_detector(trained.parts)
+  tf.train.Checkpoint(model=twin).restore(latest).expect_partial()
+  trained.model.set_weights(twin.get_weights())
+  return None
+
+
 def fit(trained, strategy):
   config = trained.config
   # The stream is deterministic; a resumed run regenerates and skips the
@@ -458,7 +476,8 @@ def export(trained, export_dir, report):
   return export_detector(trained.model, trained.parts, export_dir, representative)
 
 
-RECIPE = run_lib.Recipe("detector", build=build, fit=fit, evaluate=evaluate, export=export)
+RECIPE = run_lib.Recipe("detector", build=build, fit=fit, evaluate=evaluate, export=export,
+                        restore=restore)
 
 
 def train_detector(config):
