@@ -91,6 +91,12 @@ def figures(report):
   return out
 
 
+def save(results, path):
+  with open(path + ".tmp", "w") as f:
+    json.dump(results, f, indent=1)
+  os.replace(path + ".tmp", path)
+
+
 def main(argv):
   del argv
   os.makedirs(FLAGS.out, exist_ok=True)
@@ -101,6 +107,7 @@ def main(argv):
     report = labelled.evaluate(trained.model, trained.parts, trained.config)
     results["pretrain"] = {"figures": figures(report), "seconds": trained.status["seconds"]}
     print("pretrain", json.dumps(results["pretrain"]["figures"]), flush=True)
+    save(results, results_path)
   # Seeds outside mixes: a cut-short run still compares every mix.
   for seed in map(int, FLAGS.seeds):
     for mix in FLAGS.mixes:
@@ -112,9 +119,7 @@ def main(argv):
       report = labelled.evaluate(trained.model, trained.parts, config)
       results[key] = {"figures": figures(report), "seconds": trained.status["seconds"],
                       "report": report}
-      with open(results_path + ".tmp", "w") as f:
-        json.dump(results, f, indent=1)
-      os.replace(results_path + ".tmp", results_path)
+      save(results, results_path)
       print(key, json.dumps(results[key]["figures"]), flush=True)
   print(f"\nfrom {FLAGS.pretrain_steps} rendered-only steps at batch {FLAGS.pretrain_batch} "
         f"({json.dumps(results['pretrain']['figures'])}), {FLAGS.steps} steps at batch "

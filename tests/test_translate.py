@@ -15,6 +15,7 @@ from tests.conftest import SHARED
 from tfsports.tracking import detector as detector_lib
 from tfsports.tracking import recipe
 from tfsports.tracking import translate
+from tfsports.tracking import translator as translator_lib
 
 TEST = translate.TranslatorConfig.from_preset("test")
 
@@ -102,7 +103,7 @@ class TestEndToEnd:
     frame = np.random.default_rng(4).integers(0, 256, tuple(config.export_size) + (3,),
                                               dtype=np.uint8)
     want = translate.translate_frames(generator, frame[None])[0].astype(int)
-    lite = translate.Translator(os.path.dirname(os.path.dirname(exports["tflite_float32"])))
+    lite = translator_lib.Translator(os.path.dirname(os.path.dirname(exports["tflite_float32"])))
     got = lite(frame).astype(int)
     served = tf.saved_model.load(exports["saved_model"]).signatures["serving_default"]
     via_serving = next(iter(served(frames=tf.constant(frame[None])).values())).numpy()[0]
@@ -131,5 +132,5 @@ class TestEndToEnd:
 
 def test_a_missing_translator_is_refused_before_training(tmp_path):
   model_config = detector_lib.DetectorConfig.from_preset("test")
-  with pytest.raises(translate.TranslatorNotFoundError, match="no translator export"):
+  with pytest.raises(translator_lib.TranslatorNotFoundError, match="no translator export"):
     recipe.translated_examples(iter([]), str(tmp_path), model_config)

@@ -36,6 +36,7 @@ from tfsports.serving import tflite as tflite_lib
 from tfsports.tracking import detector as detector_lib
 from tfsports.tracking import detectors as detectors_lib
 from tfsports.tracking import labelled
+from tfsports.tracking import translator as translator_lib
 from tfsports.training import job as job_lib
 from tfsports.training import run as run_lib
 from tfsports.data import real as real_data
@@ -276,11 +277,10 @@ def translated_examples(stream, translator, model_config):
   """`stream`'s rendered frames through the translator export at
   `translator`, boxes unchanged (it keeps geometry: `translate`). The
   export is opened now, so a wrong path fails before training starts."""
-  from tfsports.tracking import translate    # it builds on this module
   if model_config.num_frames != 1:
     raise ValueError("a translator translates single frames; this detector stacks "
                      f"{model_config.num_frames}")
-  run = translate.Translator(translator)
+  run = translator_lib.Translator(translator)
   return ((run(image), boxes, classes) for image, boxes, classes in stream)
 
 

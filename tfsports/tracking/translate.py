@@ -21,7 +21,8 @@ detector also trains on, scaled as the detector's training scales them.
     RUN_DIR/export/samples.png                          rendered | translated | real
 
 `DetectorTrainConfig.translator` names that export; the detector's
-synthetic stream then runs every rendered frame through the TFLite file.
+synthetic stream then runs every rendered frame through the TFLite file
+(`tracking.translator.Translator`).
 """
 
 import dataclasses
@@ -34,7 +35,6 @@ import numpy as np
 import tensorflow as tf
 
 from tfsports import config as config_lib
-from tfsports import errors
 from tfsports import layers
 from tfsports.data import detection as detection_data
 from tfsports.data import real as real_data
@@ -410,33 +410,6 @@ RECIPE = run_lib.Recipe("translator", build=build, fit=fit, evaluate=evaluate, e
 
 def train_translator(config):
   return run_lib.run(RECIPE, config)
-
-
-class TranslatorNotFoundError(errors.UserError):
-  """The path given as a translator holds no translator export."""
-
-
-class Translator:
-  """The exported translator on uint8 frames [H, W, 3] of its export size,
-  through its TFLite file: what the detector's training stream calls."""
-
-  def __init__(self, path, num_threads=2):
-    from tfsports.serving import interpreters
-    file = (os.path.join(path, "tflite", "translator_float32.tflite") if os.path.isdir(path)
-            else path)
-    if not os.path.isfile(file):
-      raise TranslatorNotFoundError(
-          f"{path}: no translator export (RUN_DIR/export of `tfsports train translator`, "
-          "or its tflite/translator_float32.tflite)")
-    self.interpreter = interpreters.load_interpreter(file, num_threads)
-    self.fn = self.interpreter.get_signature_runner()
-    self.shape = tuple(self.interpreter.get_input_details()[0]["shape"][1:])
-
-  def __call__(self, frame):
-    if frame.shape != self.shape or frame.dtype != np.uint8:
-      raise ValueError(f"translator input must be uint8 {self.shape}, got "
-                       f"{frame.dtype} {frame.shape}")
-    return next(iter(self.fn(frames=frame[None]).values()))[0]
 
 
 def summary(report):
