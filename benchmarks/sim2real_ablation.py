@@ -42,6 +42,7 @@ flags.DEFINE_list("mixes", ["real", "real+rendered", "real+translated"], "Mixes 
 flags.DEFINE_string("out", "runs/sim2real_ablation", "Output folder.")
 flags.DEFINE_integer("pretrain_steps", 400, "Steps of the shared rendered-only pretraining.")
 flags.DEFINE_integer("pretrain_batch", 8, "Its batch size.")
+flags.DEFINE_integer("eval_images", 60, "At most this many images of each held-back part.")
 FLAGS = flags.FLAGS
 
 # (labelled share, translated) per mix; the rest of each batch is rendered.
@@ -64,7 +65,7 @@ def config_for(mix, seed):
       train_steps=FLAGS.steps, batch_size=FLAGS.batch_size,
       checkpoint_every=max(1, FLAGS.steps // 2), seed=seed, real_share=0.0,
       labelled_share=share, translator=FLAGS.translator if translated else "", verbose=0,
-      init_from=pretrain_dir())
+      init_from=pretrain_dir(), eval_images=FLAGS.eval_images)
 
 
 def pretrain_dir():
@@ -77,7 +78,7 @@ def pretrain():
       recipe.DetectorTrainConfig.from_preset("real"), run_dir=pretrain_dir(),
       train_steps=FLAGS.pretrain_steps, batch_size=FLAGS.pretrain_batch,
       checkpoint_every=max(1, FLAGS.pretrain_steps // 2), real_share=0.0, labelled_share=0.0,
-      verbose=0)
+      verbose=0, eval_images=FLAGS.eval_images)
   return run_lib.train(recipe.RECIPE, config)
 
 
