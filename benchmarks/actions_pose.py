@@ -34,38 +34,6 @@ flags.DEFINE_integer("epochs", 150, "Training epochs of the pose stream.")
 flags.DEFINE_integer("num_frames", 0, "Frames per clip (0: the shortest clip's).")
 FLAGS = flags.FLAGS
 
-# Left and right keypoints swap under a horizontal flip.
-FLIP = [0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19, 22, 21,
-        24, 23, 26, 25, 28, 27, 30, 29, 32, 31]
-
-
-def poses_of(paths, mode):
-  poser = pose_lib.ClipPoser(mode)
-  return [pose_lib.cached_clip_poses(p, video_io.read_frames, poser, mode=mode) for p in paths]
-
-
-def windows(poses, num_frames):
-  """The centre `num_frames` frames of each clip."""
-  out = {}
-  for k, v in poses.items():
-    start = max(0, (len(v) - num_frames) // 2)
-    out[k] = v[start:start + num_frames]
-  return out
-
-
-def flipped(poses):
-  """The same clip mirrored: x -> 1 - x in the box, left and right swapped."""
-  out = dict(poses)
-  kp = poses["keypoints"][:, FLIP].copy()
-  kp[..., 0] = 1.0 - kp[..., 0]
-  out["keypoints"] = kp
-  out["visibility"] = poses["visibility"][:, FLIP]
-  boxes = poses["boxes"].copy()
-  boxes[:, 0] = 1.0 - boxes[:, 0] - boxes[:, 2]
-  out["boxes"] = boxes
-  return out
-
-
 def ridge_floor(train_x, train_y, test_x, test_y):
   """Per-clip mean, spread and mean speed of the features, ridge classifier."""
   def stats(x):
@@ -93,7 +61,7 @@ def main(argv):
   num_frames = FLAGS.num_frames or min(len(p["score"]) for p in train_poses + held_poses)
   feats = lambda ps: np.stack([pose_stream.pose_features(windows(p, num_frames)) for p in ps])
   train_x = feats(train_poses)
-  train_x = np.concatenate([train_x, feats([flipped(p) for p in train_poses])])
+  train_x = np.concatenate([train_x, feats([pose_stream.flipped(p) for p in train_poses])])
   train_y = np.array([names.index(l) for _, l in train] * 2)
   held_x = feats(held_poses)
   held_y = np.array([names.index(l) for _, l in held])

@@ -32,32 +32,50 @@ FLAGS = flags.FLAGS
 
 
 class SavedModelClassifier:
-  def __init__(self, path):
+  """A SavedModel's clip signature; its `fused` one (pixels and pose) when
+  the export has a pose stream and `use_pose`."""
+
+  def __init__(self, path, use_pose=True):
     import tensorflow as tf
-    self.fn = tf.saved_model.load(path).signatures["serving_default"]
+    loaded = tf.saved_model.load(path)
+    self.fn = loaded.signatures["serving_default"]
+    self.fused = loaded.signatures.get("fused") if use_pose else None
     spec = self.fn.structured_input_signature[1]["frames"]
     self.num_frames = int(spec.shape[1])
     self.image_size = (int(spec.shape[2]), int(spec.shape[3]))
     self.class_names = None
 
-  def classify(self, window):
+  def classify(self, window, keypoints=None):
     import tensorflow as tf
-    out = self.fn(frames=tf.constant(window[None]))
+    if keypoints is not None:
+      out = self.fused(frames=tf.constant(window[None]),
+                       keypoints=tf.constant(keypoints[None], tf.float32))
+    else:
+      out = self.fn(frames=tf.constant(window[None]))
     return out["probabilities"].numpy()[0]
 
 
 class TFLiteStreamClassifier:
-  def __init__(self, path, num_frames, class_names, threads=2):
+  """The streaming .tflite pixel model, and beside it the pose stream's
+  (pose_stream_float32.tflite) when the export has one: their logits add."""
+
+  def __init__(self, path, num_frames, class_names, threads=2, pose_path=None):
     from tfsports.serving import runners
     self.stream = runners.StreamingTFLiteRunner(path, threads)
+    self.pose_stream = runners.StreamingTFLiteRunner(pose_path, threads) if pose_path else None
     self.num_frames = num_frames
     self.image_size = self.stream.frame_shape
     self.class_names = class_names
 
-  def classify(self, window):
+  def classify(self, window, keypoints=None):
     self.stream.reset()
     for frame in window:
       logits = self.stream(frame)
+    if keypoints is not None:
+      self.pose_stream.reset()
+      for k in keypoints:
+        pose_logits = self.pose_stream(np.asarray(k, np.float32))
+      logits = logits + pose_logits
     e = np.exp(logits - logits.max())
     return e / e.sum()
 
@@ -72,28 +90,49 @@ def define_flags():
   flags.DEFINE_bool("stabilize", False, "Remove camera shake before classifying.")
   flags.DEFINE_bool("denoise", False, "Remove sensor noise before classifying.")
   flags.DEFINE_string("crop", None, "X,Y,W,H: classify this pixel box of every frame.")
+  flags.DEFINE_bool("pose", True, "Use the model's pose stream beside the pixels, where it "
+                    "has one (--nopose: pixels only).")
 
 
-def load_classifier(model, threads=2):
+def load_classifier(model, threads=2, use_pose=True):
   """The classifier a run directory, export, SavedModel or streaming
   .tflite file holds (`loader.load("actions", ...)`)."""
-  return loader.load("actions", model, num_threads=threads)
+  return loader.load("actions", model, num_threads=threads, use_pose=use_pose)
 
 
-def runner_for(located, num_threads=2):
+def runner_for(located, num_threads=2, use_pose=True):
   """The `loader.load` factory: a clip classifier with its class names and
-  frame rate (from model_info.json)."""
+  frame rate (from model_info.json), and its poser (`data.pose.ClipPoser`)
+  when the export has a pose stream and `use_pose`."""
   info = located.info
   names = info.get("class_names")
+  pose_info = info.get("pose") if use_pose else None
   if located.kind == "tflite":
     if not info:
       raise FileNotFoundError(f"{located.path}: no model_info.json in its export directory")
-    clf = TFLiteStreamClassifier(located.path, info["num_frames"], names, num_threads)
+    pose_path = None
+    if pose_info:
+      pose_path = os.path.join(os.path.dirname(located.path), pose_info["tflite"])
+      if not os.path.exists(pose_path):
+        raise FileNotFoundError(f"{pose_path}: the pose stream model_info.json names is "
+                                f"missing (--nopose classifies from pixels alone)")
+    clf = TFLiteStreamClassifier(located.path, info["num_frames"], names, num_threads,
+                                 pose_path)
   else:
-    clf = SavedModelClassifier(located.path)
+    clf = SavedModelClassifier(located.path, use_pose=bool(pose_info))
     clf.class_names = names
+  clf.poser = None
+  if pose_info:
+    from tfsports.data import pose as pose_lib
+    clf.poser = pose_lib.ClipPoser(pose_info["mode"], num_threads)
   clf.fps = info.get("fps")
   return clf
+
+
+def window_keypoints(poser, frames):
+  """Pose features float32 [T, F] of a window of full-resolution frames."""
+  from tfsports.actions import pose_stream
+  return pose_stream.pose_features(poser(np.stack(frames)))
 
 
 def classify_video(path, classifier, stabilize=False, denoise=False, crop=None):
@@ -110,7 +149,9 @@ def classify_video(path, classifier, stabilize=False, denoise=False, crop=None):
   T = classifier.num_frames
   names = classifier.class_names
 
-  def emit(frames, start):
+  poser = getattr(classifier, "poser", None)
+
+  def emit(frames, start, full):
     real = len(frames)
     window = np.stack(frames + [frames[-1]] * (T - real))
     # Stabilising and denoising work on a window at a time, so memory stays
@@ -119,27 +160,38 @@ def classify_video(path, classifier, stabilize=False, denoise=False, crop=None):
       window = preprocess.stabilize_clip(window)[0]
     if denoise:
       window = preprocess.denoise_clip(window, method="bilateral")
-    probs = classifier.classify(window)
+    keypoints = None
+    if poser is not None:
+      # The pose model sees the frames at their own resolution, as in training.
+      keypoints = window_keypoints(poser, full + [full[-1]] * (T - real))
+    probs = classifier.classify(window, keypoints)
     k = int(np.argmax(probs))
     labels = names or [str(i) for i in range(len(probs))]
     return {"start": round(start / fps, 3), "end": round((start + real) / fps, 3),
             "label": labels[k], "confidence": float(probs[k]),
             "probabilities": {labels[i]: float(p) for i, p in enumerate(probs)}}
 
-  window, start, n = [], 0, 0
+  window, full, start, n = [], [], 0, 0
   if crop:
-    frames = (cv2.resize(preprocess.crop_frame(f, crop), (w, h), interpolation=cv2.INTER_AREA)
-              for f in video_io.iter_frames(path))
+    frames = (preprocess.crop_frame(f, crop) for f in video_io.iter_frames(path))
+  elif poser is not None:
+    frames = video_io.iter_frames(path)
   else:
     frames = video_io.iter_frames(path, size=(h, w))
   for frame in video_io.resample_fps(frames, info.fps or 25.0, fps):
+    if frame.shape[:2] != (h, w):
+      if poser is not None:
+        full.append(frame)
+      frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+    else:
+      full.append(frame)
     window.append(frame)
     n += 1
     if len(window) == T:
-      yield emit(window, start)
-      window, start = [], n
+      yield emit(window, start, full)
+      window, full, start = [], [], n
   if window:
-    yield emit(window, start)
+    yield emit(window, start, full)
 
 
 def evaluate_folder(root, classifier, stabilize=False, denoise=False, log=None):
@@ -207,7 +259,7 @@ def main(argv):
   try:
     from tfsports.data import preprocess
     crop = preprocess.parse_box(FLAGS.crop) if FLAGS.crop else None
-    classifier = load_classifier(FLAGS.model, FLAGS.threads)
+    classifier = load_classifier(FLAGS.model, FLAGS.threads, FLAGS.pose)
     if os.path.isdir(argv[1]):
       log = (lambda r: print(json.dumps(r), flush=True)) if FLAGS.json else None
       report = evaluate_folder(argv[1], classifier, FLAGS.stabilize, FLAGS.denoise, log)

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfsports.actions import model as classifier_models
+from tfsports.actions import pose_stream
 from tfsports.serving import exports as exports_lib
 from tfsports.serving import runners
 from tfsports.serving import saved_model as saved_model_lib
@@ -21,13 +22,26 @@ MODEL_INFO = "model_info.json"
 
 
 def export_classifier_saved_model(model, stream, config, export_dir, class_names,
-                                  name="classifier", version=1):
+                                  name="classifier", version=1, pose_model=None,
+                                  pose_stream_model=None, pose_config=None):
   """EXPORT_DIR/<name>/<version>/ with three signatures:
 
   serving_default(frames uint8 [B, T, H, W, 3]) -> probabilities [B, K],
       top_class (string [B]), top_probability [B]
   stream_step(frame uint8 [B, H, W, 3], state_*) -> logits [B, K], state_*
   initial_states(batch_size int32 []) -> state_* zeros
+
+  and, with the pose stream, four more:
+
+  fused(frames, keypoints float32 [B, T, F]) -> as serving_default, from
+      the sum of both streams' logits
+  pose(keypoints) -> as serving_default, from the pose stream alone
+  pose_stream_step(keypoints [B, F], state_*) -> logits, state_*
+  pose_initial_states(batch_size) -> the pose stream's state_* zeros
+
+  The keypoints come from BlazePose run beside the model (`data.pose`,
+  `actions.pose_stream.pose_features`), not inside the serving graph:
+  BlazePose ships only as TFLite, which a TensorFlow graph cannot run.
   """
   h, w = config.image_size
   names = tf.constant(list(class_names))
@@ -36,11 +50,14 @@ def export_classifier_saved_model(model, stream, config, export_dir, class_names
   archive.track(model)
   archive.track(stream)
 
-  def clip_fn(frames):
-    probs = tf.nn.softmax(model(frames, training=False), -1)
+  def result(logits):
+    probs = tf.nn.softmax(logits, -1)
     return {"probabilities": probs,
             "top_class": tf.gather(names, tf.argmax(probs, -1)),
             "top_probability": tf.reduce_max(probs, -1)}
+
+  def clip_fn(frames):
+    return result(model(frames, training=False))
 
   def step_fn(frame, *states):
     outs = stream([frame] + list(states), training=False)
@@ -64,9 +81,67 @@ def export_classifier_saved_model(model, stream, config, export_dir, class_names
           for state_name, shape in specs])
   saved_model_lib.add_checked_endpoint(archive, "initial_states", init_fn, input_signature=[
       tf.TensorSpec([], tf.int32, name="batch_size")])
+  if pose_model is not None:
+    _add_pose_endpoints(archive, model, pose_model, pose_stream_model, pose_config, config,
+                        result)
   return saved_model_lib.write_saved_model(
       archive, export_dir, name,
       [{"frames": np.zeros((1, config.num_frames, h, w, 3), np.uint8)}], version=version)
+
+
+def _add_pose_endpoints(archive, model, pose_model, pose_stream_model, pose_config, config,
+                        result):
+  h, w = config.image_size
+  features = pose_stream.FEATURES
+  specs = pose_stream.stream_state_specs(pose_config)
+  archive.track(pose_model)
+  archive.track(pose_stream_model)
+  keypoints_spec = tf.TensorSpec([None, config.num_frames, features], tf.float32,
+                                 name="keypoints")
+
+  def fused_fn(frames, keypoints):
+    return result(model(frames, training=False) + pose_model(keypoints, training=False))
+
+  def pose_fn(keypoints):
+    return result(pose_model(keypoints, training=False))
+
+  def step_fn(keypoints, *states):
+    outs = pose_stream_model([keypoints] + list(states), training=False)
+    out = {"logits": outs[0]}
+    for (state_name, _), value in zip(specs, outs[1:]):
+      out[state_name] = value
+    return out
+
+  def init_fn(batch_size):
+    ok = tf.debugging.Assert(batch_size >= 1, ["batch_size must be >= 1; got", batch_size])
+    with tf.control_dependencies([ok]):
+      batch_size = tf.identity(batch_size)
+    return {state_name: tf.zeros(tf.concat([[batch_size], shape], 0))
+            for state_name, shape in specs}
+
+  saved_model_lib.add_checked_endpoint(archive, "fused", fused_fn, input_signature=[
+      tf.TensorSpec([None, config.num_frames, h, w, 3], tf.uint8, name="frames"),
+      keypoints_spec])
+  saved_model_lib.add_checked_endpoint(archive, "pose", pose_fn,
+                                       input_signature=[keypoints_spec])
+  saved_model_lib.add_checked_endpoint(archive, "pose_stream_step", step_fn, input_signature=[
+      tf.TensorSpec([None, features], tf.float32, name="keypoints")] + [
+          tf.TensorSpec((None,) + shape, tf.float32, name=state_name)
+          for state_name, shape in specs])
+  saved_model_lib.add_checked_endpoint(archive, "pose_initial_states", init_fn,
+                                       input_signature=[
+                                           tf.TensorSpec([], tf.int32, name="batch_size")])
+
+
+def export_pose_tflite(pose_stream_model, pose_config, out_dir):
+  """The pose stream, batch 1, float32, builtin ops: pose_stream_float32.tflite
+  (keypoints [1, F], state_* -> logits, state_*)."""
+  specs = pose_stream.stream_state_specs(pose_config)
+  signature = [[tf.TensorSpec([1, pose_stream.FEATURES], tf.float32, name="keypoints")] + [
+      tf.TensorSpec((1,) + shape, tf.float32, name=n) for n, shape in specs]]
+  paths = tflite_lib.export_tflite(pose_stream_model, signature, out_dir, ("float32",), None,
+                                   file_name="pose_stream_{variant}.tflite")
+  return {f"tflite_pose_stream_{v}": p for v, p in paths.items()}
 
 
 def stream_representative(stream, config, clips):
@@ -100,18 +175,29 @@ def export_stream_tflite(stream, config, out_dir, representative_clips,
 
 @exports_lib.atomic_export
 def export_classifier(model, parts, export_dir, class_names, fps, representative=None,
-                      variants=("float32", "int8")):
+                      variants=("float32", "int8"), pose_model=None, pose_parts=None,
+                      pose_mode=None):
   """SavedModel + streaming TFLite + model_info.json (class names, frame
-  rate, window) in `export_dir`; returns {name: path}."""
+  rate, window) in `export_dir`, with the pose stream's signatures and
+  TFLite model when `pose_model` is given; returns {name: path}."""
   stream = classifier_models.build_stream_model(parts)
+  pose_stream_model = pose_stream.build_stream_model(pose_parts) if pose_model else None
   paths = {"saved_model": export_classifier_saved_model(
-      model, stream, parts.config, os.path.join(export_dir, "saved_model"), class_names)}
+      model, stream, parts.config, os.path.join(export_dir, "saved_model"), class_names,
+      pose_model=pose_model, pose_stream_model=pose_stream_model,
+      pose_config=pose_parts.config if pose_parts else None)}
   paths.update(export_stream_tflite(stream, parts.config, os.path.join(export_dir, "tflite"),
                                     representative, variants))
+  if pose_model is not None:
+    paths.update(export_pose_tflite(pose_stream_model, pose_parts.config,
+                                    os.path.join(export_dir, "tflite")))
   # What a user needs besides the model: labels, window and frame rate. It
   # sits beside the exports and inside the SavedModel, which travels alone.
   info = {"num_frames": parts.config.num_frames, "image_size": list(parts.config.image_size),
           "fps": float(fps), "class_names": list(class_names)}
+  if pose_model is not None:
+    info["pose"] = {"mode": pose_mode, "features": pose_stream.FEATURES,
+                    "tflite": "pose_stream_float32.tflite"}
   for folder in (export_dir, os.path.join(paths["saved_model"], "assets.extra")):
     exports_lib.write_model_info(folder, "actions", model, **info)
   return paths
@@ -133,6 +219,30 @@ def check_stream_tflite(exports, parts, clips):
       runner.reset()
       for frame in clip:
         logits = runner(frame)
+      got.append(tf.nn.softmax(logits).numpy())
+    got = np.stack(got)
+    result[key] = {"max_probability_difference": float(np.abs(got - want).max()),
+                   "top1_agreement": float(np.mean(got.argmax(-1) == want.argmax(-1))),
+                   "ops": runner.ops(), "bytes": os.path.getsize(path)}
+  return result
+
+
+def check_pose_tflite(exports, windows):
+  """Streams pose `windows` (float32 [N, T, F]) through the pose TFLite model
+  and compares with the SavedModel's `pose` signature."""
+  loaded = tf.saved_model.load(exports["saved_model"])
+  want = loaded.signatures["pose"](keypoints=tf.constant(windows, tf.float32))
+  want = want["probabilities"].numpy()
+  result = {}
+  for key, path in exports.items():
+    if not key.startswith("tflite_pose_stream_"):
+      continue
+    runner = runners.StreamingTFLiteRunner(path)
+    got = []
+    for window in windows:
+      runner.reset()
+      for keypoints in window:
+        logits = runner(np.asarray(keypoints, np.float32))
       got.append(tf.nn.softmax(logits).numpy())
     got = np.stack(got)
     result[key] = {"max_probability_difference": float(np.abs(got - want).max()),

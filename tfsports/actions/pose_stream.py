@@ -38,9 +38,78 @@ class PoseStreamConfig(config_lib.Config):
 
 POSE_PRESETS = {
     "tiny": PoseStreamConfig(),
-    "test": PoseStreamConfig(num_frames=4, filters=(8, 8), head_dim=8),
+    "test": PoseStreamConfig(num_frames=4, filters=(8, 8), head_dim=8, dropout=0.0),
 }
 config_lib.register_presets(PoseStreamConfig, POSE_PRESETS)
+
+
+# Left and right keypoints swap under a horizontal flip.
+FLIP = [0, 4, 5, 6, 1, 2, 3, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15, 18, 17, 20, 19, 22, 21,
+        24, 23, 26, 25, 28, 27, 30, 29, 32, 31]
+
+
+def flipped(poses):
+  """The same poses mirrored: x -> 1 - x in the box and in the frame, left
+  and right keypoints swapped."""
+  out = dict(poses)
+  kp = np.asarray(poses["keypoints"])[:, FLIP].copy()
+  kp[..., 0] = 1.0 - kp[..., 0]
+  out["keypoints"] = kp
+  out["visibility"] = np.asarray(poses["visibility"])[:, FLIP]
+  boxes = np.asarray(poses["boxes"]).copy()
+  boxes[:, 0] = 1.0 - boxes[:, 0] - boxes[:, 2]
+  out["boxes"] = boxes
+  return out
+
+
+def file_poses(path, fps, mode="crop", poser=None):
+  """BlazePose on every frame of a video sampled at `fps` (as the pixel
+  stream samples it), cached per file (`data.pose.cached_clip_poses`)."""
+  from tfsports.data import video_io
+  poser = poser or pose_lib.ClipPoser(mode)
+  return pose_lib.cached_clip_poses(path, lambda p: video_io.read_frames_at(p, fps), poser,
+                                    mode=mode, extra=f"fps={float(fps):.3f}")
+
+
+def all_windows(features, num_frames):
+  """Every window of `num_frames` consecutive frames of a clip's features
+  float32 [T, F] (one, padded by repeating the last frame, for a shorter
+  clip): float32 [max(T - num_frames + 1, 1), num_frames, F]."""
+  features = np.asarray(features, np.float32)
+  if len(features) < num_frames:
+    features = np.concatenate(
+        [features, np.repeat(features[-1:], num_frames - len(features), 0)])
+  count = len(features) - num_frames + 1
+  return np.stack([features[i:i + num_frames] for i in range(count)])
+
+
+def training_windows(poses_list, labels, num_frames, mirror=True):
+  """(windows float32 [N, num_frames, FEATURES], labels int32 [N]) of every
+  window of every clip, and of its mirror image with `mirror` (an action
+  done left-handed is the same action)."""
+  xs, ys = [], []
+  for poses, label in zip(poses_list, labels):
+    for p in ([poses, flipped(poses)] if mirror else [poses]):
+      w = all_windows(pose_features(p), num_frames)
+      xs.append(w)
+      ys.append(np.full(len(w), label, np.int32))
+  return np.concatenate(xs), np.concatenate(ys)
+
+
+def window_batches(windows, labels, batch_size, seed=0, noise=0.02):
+  """Endless shuffled batches (float32 [B, T, FEATURES], int32 [B]) with
+  Gaussian jitter of `noise` on the keypoints, drawn from (seed, element
+  index) so a resumed run sees the batches an uninterrupted one does."""
+  import tensorflow as tf
+  ds = tf.data.Dataset.from_tensor_slices((windows, labels)).repeat().shuffle(
+      min(len(windows), 4096), seed=seed)
+
+  def jitter(i, xy):
+    x, y = xy
+    e = tf.random.stateless_normal(tf.shape(x), tf.stack([tf.cast(seed, tf.int64), i]))
+    return x + noise * e, y
+
+  return ds.enumerate().map(jitter).batch(batch_size, drop_remainder=True)
 
 
 def pose_features(poses):

@@ -31,6 +31,7 @@ at inference alike.
 
 import dataclasses
 import os
+import typing
 
 from absl import logging
 import keras
@@ -40,6 +41,8 @@ import tensorflow as tf
 from tfsports import config as config_lib
 from tfsports.actions import export as classifier_export
 from tfsports.actions import model as classifier_models
+from tfsports.actions import pose_stream
+from tfsports.data import pose as pose_lib
 from tfsports.data import pipelines
 from tfsports.data import sources
 from tfsports.data import spec
@@ -62,6 +65,12 @@ class ClassifierTrainConfig(config_lib.Config):
   preset: the model preset (`ClassifierConfig`); num_frames and image_size
     (height, width) override its window and frame size.
   cameras: the synthetic scenes' cameras, mixed evenly.
+  streams: "pixels", or "both": a pose stream (BlazePose keypoints,
+    `actions.pose_stream`) is trained beside the pixels on the same files
+    and windows, for `pose_train_steps`, and the two are fused by adding
+    their logits (a product of the two streams' class probabilities).
+  pose_mode: "crop" (player-centred clips: the landmark model on the whole
+    frame) or "frame" (full frames: BlazePose's detector finds the person).
   """
   preset: str = "tiny"
   data: str = "synthetic"
@@ -87,11 +96,16 @@ class ClassifierTrainConfig(config_lib.Config):
   keep_checkpoints: int = 3
   strategy: str = "default"
   seed: int = 0
+  streams: str = "pixels"
+  pose_mode: str = "crop"
+  pose_preset: str = "tiny"
+  pose_train_steps: int = 1500
+  pose_learning_rate: float = 1e-3
   eval_clips: int = 200
   tflite_variants: tuple = ("float32", "int8")
   verbose: int = 1
 
-  RESUMABLE_FIELDS = ("train_steps", "verbose", "strategy", "run_dir", "checkpoint_every",
+  RESUMABLE_FIELDS = ("train_steps", "pose_train_steps", "verbose", "strategy", "run_dir", "checkpoint_every",
                       "keep_checkpoints", "tflite_variants", "eval_data", "eval_clips")
 
 
@@ -109,6 +123,7 @@ TRAIN_PRESETS = {
                                      weight_decay=0.05, dropout=0.5),
     "test": ClassifierTrainConfig(preset="test", train_steps=4, batch_size=4,
                                   checkpoint_every=2, eval_clips=8, verbose=0,
+                                  pose_preset="test", pose_train_steps=4,
                                   tflite_variants=("float32",)),
 }
 config_lib.register_presets(ClassifierTrainConfig, TRAIN_PRESETS)
@@ -124,8 +139,20 @@ def skipped_files(config):
   return spec.skipped_files(config.data)
 
 
+STREAMS = ("pixels", "both")
+
+
+def uses_pose(config):
+  return config.streams == "both"
+
+
 def resolve(config):
   """Fills the fields left to the data: class names, fps, window, size."""
+  if config.streams not in STREAMS:
+    raise ValueError(f"--streams must be one of {', '.join(STREAMS)}; got {config.streams!r}")
+  if uses_pose(config) and (spec.is_synthetic(config.data) or spec.is_tfrecord(config.data)):
+    raise ValueError("--streams=both needs a class-per-folder video directory: the pose "
+                     "stream runs BlazePose on the files themselves")
   model_config = classifier_models.ClassifierConfig.from_preset(config.preset)
   changes = {}
   if not config.num_frames:
@@ -262,6 +289,23 @@ def eval_set(config):
   return windows, np.array(labels, np.int64), names
 
 
+def pose_config_for(config):
+  return pose_stream.PoseStreamConfig.from_preset(
+      config.pose_preset, num_classes=len(config.class_names), num_frames=config.num_frames)
+
+
+def build_pose(config):
+  """(pose clip model, its `PoseStreamLayers`), compiled, optimizer built."""
+  model, parts = pose_stream.build_pose_classifier(pose_config_for(config))
+  schedule = keras.optimizers.schedules.CosineDecay(
+      config.pose_learning_rate, max(config.pose_train_steps, 1), alpha=0.05)
+  model.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-3),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy"])
+  model.optimizer.build(model.trainable_variables)
+  return model, parts
+
+
 def build(config):
   """(clip model, shared layers), compiled, optimizer slots built."""
   parts = classifier_models.ClassifierLayers(model_config_for(config))
@@ -275,11 +319,29 @@ def build(config):
   return model, parts
 
 
+@dataclasses.dataclass
+class Parts:
+  """What the action recipe's hooks share: the pixel stream's layers and,
+  with streams="both", the pose stream's model and layers."""
+  pixels: typing.Any
+  pose_model: typing.Any = None
+  pose: typing.Any = None
+
+  @property
+  def config(self):
+    return self.pixels.config
+
+
 def build_run(config):
-  """The clip model and its shared layers, compiled, with the run directory."""
-  model, parts = build(config)
-  run = loop.RunDirectory(config.run_dir, config.keep_checkpoints, model=model,
-                          optimizer=model.optimizer)
+  """The clip model and its shared layers, compiled, with the run directory
+  (and the pose stream, checkpointed in the same run, with streams="both")."""
+  model, pixel_parts = build(config)
+  parts = Parts(pixel_parts)
+  trackables = {"model": model, "optimizer": model.optimizer}
+  if uses_pose(config):
+    parts.pose_model, parts.pose = build_pose(config)
+    trackables.update(pose_model=parts.pose_model, pose_optimizer=parts.pose_model.optimizer)
+  run = loop.RunDirectory(config.run_dir, config.keep_checkpoints, **trackables)
   return run_lib.Trained(model, run, model.optimizer.iterations, config, parts=parts)
 
 
@@ -295,6 +357,49 @@ def restore(trained):
   return restored
 
 
+def pose_poser(config):
+  return pose_lib.ClipPoser(config.pose_mode)
+
+
+def pose_train_data(config):
+  """Every window of the training files' poses and their mirror images:
+  (float32 [N, num_frames, FEATURES], int32 [N])."""
+  train, _ = folder_split(config)
+  poser = pose_poser(config)
+  poses, labels = [], []
+  for path, label in train:
+    try:
+      poses.append(pose_stream.file_poses(path, config.fps, config.pose_mode, poser))
+    except video_io.VideoReadError as e:
+      logging.warning("training file left out of the pose stream: %s", e)
+      continue
+    labels.append(label)
+  return pose_stream.training_windows(poses, labels, config.num_frames)
+
+
+def fit_pose(trained, strategy):
+  """The pose stream, after the pixels, in the same run directory: its
+  checkpoints are numbered after the pixel stream's last."""
+  config = trained.config
+  model = trained.parts.pose_model
+  windows, labels = pose_train_data(config)
+  offset = loop.epochs_for(config.train_steps, config.checkpoint_every) * config.checkpoint_every
+
+  def dataset(ctx, begin):
+    batch = ctx.get_per_replica_batch_size(config.batch_size) if ctx else config.batch_size
+    if ctx and ctx.num_input_pipelines > 1:
+      ds = pose_stream.window_batches(windows, labels, batch, config.seed + ctx.input_pipeline_id)
+    else:
+      ds = pose_stream.window_batches(windows, labels, batch, config.seed)
+    return ds.skip(begin - offset).prefetch(2)
+
+  loop.fit_resumable(
+      model, trained.run, loop.OffsetStep(model.optimizer.iterations, offset),
+      lambda begin: strategy.distribute_datasets_from_function(lambda ctx: dataset(ctx, begin)),
+      offset + config.pose_train_steps, config.checkpoint_every, config.verbose)
+  return {"pose_windows": int(len(windows))}
+
+
 def fit(trained, strategy):
   config = trained.config
   loop.fit_resumable(
@@ -302,6 +407,9 @@ def fit(trained, strategy):
       lambda begin: strategy.distribute_datasets_from_function(
           lambda ctx: train_dataset(config, ctx, begin)),
       config.train_steps, config.checkpoint_every, config.verbose)
+  if uses_pose(config):
+    return fit_pose(trained, strategy)
+  return None
 
 
 def train(config):
@@ -311,14 +419,15 @@ def train(config):
   return run_lib.train(RECIPE, config)
 
 
-def evaluate(model, windows, labels, class_names, names=None):
-  """Clip-level top-1: each clip's windows' probabilities are averaged.
-  Returns top-1, chance, majority-class rate, confusion matrix (rows: truth,
-  columns: prediction, in `class_names` order) and the per-clip predictions."""
-  predictions = []
-  for w in windows:
-    probs = tf.nn.softmax(model.predict(w, batch_size=16, verbose=0), -1).numpy()
-    predictions.append(int(np.argmax(probs.mean(0))))
+def window_logits(model, windows):
+  """Logits [N, K] of a clip's windows."""
+  return np.asarray(model.predict(windows, batch_size=16, verbose=0))
+
+
+def clip_top1(logits, labels, class_names, names=None):
+  """Clip-level summary from each clip's window logits [N_i, K]: a clip's
+  windows' probabilities are averaged."""
+  predictions = [int(np.argmax(tf.nn.softmax(l, -1).numpy().mean(0))) for l in logits]
   report = classification.summary(labels, np.array(predictions), class_names)
   if names is not None:
     report["clips"] = [{"clip": n, "label": class_names[int(t)], "prediction": class_names[p]}
@@ -326,36 +435,77 @@ def evaluate(model, windows, labels, class_names, names=None):
   return report
 
 
+def evaluate(model, windows, labels, class_names, names=None):
+  """Clip-level top-1: each clip's windows' probabilities are averaged.
+  Returns top-1, chance, majority-class rate, confusion matrix (rows: truth,
+  columns: prediction, in `class_names` order) and the per-clip predictions."""
+  return clip_top1([window_logits(model, w) for w in windows], labels, class_names, names)
+
+
+def pose_eval_windows(config, names):
+  """The held-back files' pose windows, cut as the pixel windows are
+  (`sources.clip_windows` of the same frames): float32 [N_i, T, FEATURES]."""
+  root = config.eval_data or spec.data_parts(config.data)[0]
+  poser = pose_poser(config)
+  return [sources.clip_windows(pose_stream.pose_features(pose_stream.file_poses(
+      os.path.join(root, n), config.fps, config.pose_mode, poser)), config.num_frames)
+          for n in names]
+
+
 def representative_clips(windows, count=8):
   return np.stack([w[0] for w in windows[:count]])
 
 
 def evaluate_run(trained):
-  """Clip-level top-1 and the confusion matrix on the held-back clips."""
+  """Clip-level top-1 and the confusion matrix on the held-back clips; with
+  the pose stream, of pixels alone, pose alone and both (the run's result)."""
   config = trained.config
   if config.strategy == "multi_worker":
     # The chief evaluates alone: a model bound to the cluster would wait on
     # collectives the finished workers never join.
-    model, parts = build(config)
+    model, pixel_parts = build(config)
     model.set_weights(trained.model.get_weights())
-    trained.model, trained.parts = model, parts
+    trained.model, trained.parts.pixels = model, pixel_parts
+    if uses_pose(config):
+      pose_model, pose_parts = build_pose(config)
+      pose_model.set_weights(trained.parts.pose_model.get_weights())
+      trained.parts.pose_model, trained.parts.pose = pose_model, pose_parts
   windows, labels, names = eval_set(config)
   trained.eval_data = windows
-  return {"step": int(trained.step.numpy()),
-          "eval": evaluate(trained.model, windows, labels, config.class_names, names),
-          "skipped_files": skipped_files(config)}
+  result = {"step": int(trained.step.numpy()), "skipped_files": skipped_files(config)}
+  pixel_logits = [window_logits(trained.model, w) for w in windows]
+  if not uses_pose(config):
+    result["eval"] = clip_top1(pixel_logits, labels, config.class_names, names)
+    return result
+  pose_windows = pose_eval_windows(config, names)
+  trained.eval_data = (windows, pose_windows)
+  pose_logits = [window_logits(trained.parts.pose_model, w) for w in pose_windows]
+  both = [a + b for a, b in zip(pixel_logits, pose_logits)]
+  result["eval"] = clip_top1(both, labels, config.class_names, names)
+  result["eval_streams"] = {
+      "pixels": clip_top1(pixel_logits, labels, config.class_names)["top1"],
+      "pose": clip_top1(pose_logits, labels, config.class_names)["top1"],
+      "both": result["eval"]["top1"]}
+  return result
 
 
 def export(trained, export_dir, report):
-  """SavedModel (clip and streaming signatures) and streaming TFLite,
-  calibrated on held-back windows; the TFLite stream checked against the
-  Keras model."""
-  config, windows = trained.config, trained.eval_data
+  """SavedModel (clip and streaming signatures, and with the pose stream its
+  pose and fused signatures) and streaming TFLite, calibrated on held-back
+  windows; the TFLite streams checked against the SavedModel."""
+  config = trained.config
+  windows, pose_windows = trained.eval_data if uses_pose(config) else (trained.eval_data, None)
+  parts = trained.parts
   exports = classifier_export.export_classifier.__wrapped__(
-      trained.model, trained.parts, export_dir, config.class_names, config.fps,
-      representative=representative_clips(windows), variants=config.tflite_variants)
+      trained.model, parts.pixels, export_dir, config.class_names, config.fps,
+      representative=representative_clips(windows), variants=config.tflite_variants,
+      pose_model=parts.pose_model, pose_parts=parts.pose,
+      pose_mode=config.pose_mode if uses_pose(config) else None)
   report["tflite"] = classifier_export.check_stream_tflite(
-      exports, trained.parts, representative_clips(windows, 4))
+      exports, parts.pixels, representative_clips(windows, 4))
+  if uses_pose(config):
+    report["tflite"].update(classifier_export.check_pose_tflite(
+        exports, representative_clips(pose_windows, 4)))
   return exports
 
 
@@ -372,7 +522,7 @@ def load_run(run_dir):
   """(config, model, parts, step) of the latest checkpoint of a run, with the
   config the run was trained with (RUN_DIR/config.json)."""
   trained = run_lib.load(RECIPE, ClassifierTrainConfig, run_dir)
-  return trained.config, trained.model, trained.parts, int(trained.step.numpy())
+  return trained.config, trained.model, trained.parts.pixels, int(trained.step.numpy())
 
 
 def export_run(run_dir, eval_data=None):
@@ -386,6 +536,9 @@ def print_report(report, out=print):
   ev = report["eval"]
   out(f"top-1 on {ev['num_clips']} held-back clips: {ev['top1']:.3f} "
       f"(chance {ev['chance']:.3f}, majority class {ev['majority']:.3f})")
+  if "eval_streams" in report:
+    s = report["eval_streams"]
+    out(f"by stream: pixels {s['pixels']:.3f}, pose {s['pose']:.3f}, both {s['both']:.3f}")
   out("confusion matrix (rows: truth, columns: prediction)")
   out(classification.format_confusion(ev))
   for name, path in report["exports"].items():
@@ -441,10 +594,14 @@ JOB = job_lib.JobSpec(
         "max_per_class": "Keep only the first N real training files of each class (0: all).",
         "generated_fraction": "Share of each batch from the generated:DIR parts of --data.",
         "strategy": "tf.distribute strategy: default, mirrored, multi_worker, tpu.",
+        "streams": "pixels, or both: a BlazePose keypoint stream trained beside the pixels "
+                   "and fused with them (needs mediapipe's model files).",
+        "pose_mode": "crop (player-centred clips) or frame (BlazePose finds the person).",
     },
     list_types={"image_size": int},
     examples=("tfsports train actions                   # tiny, the renderer's five actions",
               "tfsports train actions --preset=footage --data=/videos/by_class "
               "--run_dir=runs/my_actions",
+              "tfsports train actions --preset=footage --streams=both --data=/videos/by_class",
               "tfsports export actions --run_dir=runs/my_actions --eval_data=/videos/test"),
 )

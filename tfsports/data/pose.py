@@ -323,12 +323,13 @@ def default_cache_dir():
                         os.path.join(os.path.expanduser("~"), ".cache", "tfsports", "pose"))
 
 
-def cached_clip_poses(path, read_frames, poser, cache_dir=None, mode="crop"):
+def cached_clip_poses(path, read_frames, poser, cache_dir=None, mode="crop", extra=""):
   """`poser(read_frames(path))`, kept in CACHE_DIR/<key>.npz: a file's
-  poses are computed once. The cache is written atomically, and an
+  poses are computed once (`extra` names anything else `read_frames`
+  depends on, such as the frame rate it samples at). The cache is written atomically, and an
   unreadable cache file is recomputed, never trusted."""
   cache_dir = cache_dir or default_cache_dir()
-  file = os.path.join(cache_dir, cache_key(path, mode) + ".npz")
+  file = os.path.join(cache_dir, cache_key(path, mode, extra) + ".npz")
   if os.path.exists(file):
     try:
       with np.load(file) as data:

@@ -123,17 +123,23 @@ class TFLiteRunner:
 
 class StreamingTFLiteRunner:
   """Runs a streaming TFLite model (states as inputs and outputs, as
-  `actions.model.build_stream_model` makes) frame by frame, carrying its
-  states; `reset` starts a new stream."""
+  `actions.model.build_stream_model` makes) step by step, carrying its
+  states; `reset` starts a new stream. The one input that is not a state
+  is the step's: a uint8 frame (the pixel stream) or float32 keypoints
+  (the pose stream)."""
 
   def __init__(self, path, num_threads=2):
     self.path = path
     self.interpreter = interpreters.load_interpreter(path, num_threads)
     self.runner = self.interpreter.get_signature_runner()
     details = self.runner.get_input_details()
-    self.state_names = sorted(n for n in details if n != "frame")
+    self.state_names = sorted(n for n in details if n.startswith("state_"))
     self.state_shapes = {n: details[n]["shape"] for n in self.state_names}
-    self.frame_shape = tuple(details["frame"]["shape"][1:3])
+    (self.input_name,) = [n for n in details if not n.startswith("state_")]
+    self.input_shape = tuple(int(d) for d in details[self.input_name]["shape"][1:])
+    self.input_dtype = details[self.input_name]["dtype"]
+    # A frame's (height, width); the pixel stream's callers size frames by it.
+    self.frame_shape = self.input_shape[:2]
     outputs = self.runner.get_output_details()
     self.output_names = sorted(outputs)
     self.reset()
@@ -145,12 +151,15 @@ class StreamingTFLiteRunner:
   def reset(self):
     self.states = {n: np.zeros(s, np.float32) for n, s in self.state_shapes.items()}
 
-  def __call__(self, frame):
-    """uint8 [H, W, 3] -> logits [K]; advances the states."""
-    if frame.dtype != np.uint8 or frame.shape != self.frame_shape + (3,):
-      raise ModelMismatchError(f"expected uint8 frames of {self.frame_shape + (3,)}, got "
-                       f"{frame.dtype} {frame.shape}")
-    out = self.runner(frame=frame[None], **self.states)
+  def __call__(self, x):
+    """One step's input (uint8 [H, W, 3] or float32 [F]) -> logits [K];
+    advances the states."""
+    x = np.asarray(x)
+    if x.dtype != self.input_dtype or x.shape != self.input_shape:
+      raise ModelMismatchError(f"expected {np.dtype(self.input_dtype).name} "
+                               f"{self.input_name} of {self.input_shape}, got "
+                               f"{x.dtype} {x.shape}")
+    out = self.runner(**{self.input_name: x[None]}, **self.states)
     # Outputs are (logits, states in spec order, sum, count): output_0 is the
     # logits, the rest follow the state inputs' order.
     values = [out[n] for n in sorted(out, key=lambda n: int(n.split("_")[-1]))]

@@ -204,6 +204,20 @@ class CheckpointEvery(keras.callbacks.Callback):
     self.run_directory.save(int(self.step_variable.numpy()))
 
 
+class OffsetStep:
+  """A step counter read as `offset + variable`: a second model fitted after
+  the first in the same run directory (the action classifier's pose stream
+  after its pixels) numbers its checkpoints after the first's, so neither
+  overwrites the other's and the newest holds both."""
+
+  def __init__(self, variable, offset):
+    self.variable = variable
+    self.offset = int(offset)
+
+  def numpy(self):
+    return self.offset + int(self.variable.numpy())
+
+
 def epochs_for(total_steps, steps_per_epoch):
   return int(math.ceil(total_steps / steps_per_epoch))
 
