@@ -20,9 +20,6 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from tfsports.data import pose as pose_lib
-from tfsports.data import spec
-from tfsports.data import video_io
 
 flags.DEFINE_string("data", os.path.join(os.path.dirname(__file__), "..", "..", "shared",
                                          "data", "real", "actions", "basketball_jennycs"),
@@ -31,7 +28,7 @@ flags.DEFINE_enum("mode", "crop", ["crop", "frame"], "How the person is found.")
 flags.DEFINE_float("eval_fraction", 0.25, "Latest files of each class held back.")
 flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"], "Seeds.")
 flags.DEFINE_integer("epochs", 150, "Training epochs of the pose stream.")
-flags.DEFINE_integer("num_frames", 0, "Frames per clip (0: the shortest clip's).")
+flags.DEFINE_integer("num_frames", 0, "Frames per window (0: the median clip's).")
 FLAGS = flags.FLAGS
 
 def ridge_floor(train_x, train_y, test_x, test_y):
@@ -49,40 +46,25 @@ def ridge_floor(train_x, train_y, test_x, test_y):
 
 def main(argv):
   del argv
-  import keras
-  from tfsports.actions import pose_stream
+  from tfsports.actions import pose_experiments as px
 
-  train, held = spec.folder_split(FLAGS.data, FLAGS.eval_fraction)
-  names = sorted({l for _, l in train + held})
   t0 = time.perf_counter()
-  train_poses = poses_of([p for p, _ in train], FLAGS.mode)
-  held_poses = poses_of([p for p, _ in held], FLAGS.mode)
+  pools = px.load_pose_pools(FLAGS.data, mode=FLAGS.mode, num_frames=FLAGS.num_frames,
+                             eval_fraction=FLAGS.eval_fraction)
   seconds = time.perf_counter() - t0
-  num_frames = FLAGS.num_frames or min(len(p["score"]) for p in train_poses + held_poses)
-  feats = lambda ps: np.stack([pose_stream.pose_features(windows(p, num_frames)) for p in ps])
-  train_x = feats(train_poses)
-  train_x = np.concatenate([train_x, feats([pose_stream.flipped(p) for p in train_poses])])
-  train_y = np.array([names.index(l) for _, l in train] * 2)
-  held_x = feats(held_poses)
-  held_y = np.array([names.index(l) for _, l in held])
-  found = np.mean([np.mean(p["score"] > 0.5) for p in train_poses + held_poses])
-  print(f"{len(train)} training files, {len(held)} held back, {len(names)} classes; "
-        f"poses in {seconds:.0f} s (cached after the first run); frames with a pose "
-        f"(score > 0.5): {found:.1%}; majority class {np.bincount(held_y).max() / len(held_y):.1%}")
-  print(f"ridge on per-clip statistics: {ridge_floor(train_x, train_y, held_x, held_y):.1%}")
+  k = len(pools.class_names)
+  train_x, train_y = px.windows_of(pools, np.arange(len(pools.train)))
+  held_first = np.stack([w[0] for w in pools.held])
+  held_y = pools.held_labels
+  print(f"{len(pools.train)} training files, {len(pools.held)} held back, {k} classes, "
+        f"{pools.num_frames} frames at {pools.fps:g} fps; poses in {seconds:.0f} s (cached "
+        f"after the first run); majority class {np.bincount(held_y).max() / len(held_y):.1%}")
+  print(f"ridge on per-clip statistics: {ridge_floor(train_x, train_y, held_first, held_y):.1%}")
   accs = []
   for seed in map(int, FLAGS.seeds):
-    keras.utils.set_random_seed(seed)
-    config = pose_stream.PoseStreamConfig(num_classes=len(names), num_frames=num_frames)
-    model, _ = pose_stream.build_pose_classifier(config)
-    model.compile(keras.optimizers.AdamW(1e-3, weight_decay=1e-3),
-                  keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    noise = lambda x: x + np.random.default_rng(seed).normal(0, 0.02, x.shape).astype(np.float32)
-    model.fit(noise(train_x), train_y, epochs=FLAGS.epochs, batch_size=16, verbose=0)
-    acc = float(np.mean(np.argmax(model.predict(held_x, verbose=0), 1) == held_y))
-    accs.append(acc)
-    print(f"pose stream seed {seed}: {acc:.1%}", flush=True)
+    model = px.fit_classifier(train_x, train_y, k, pools.num_frames, seed, FLAGS.epochs)
+    accs.append(px.clip_accuracy(model, pools.held, held_y))
+    print(f"pose stream seed {seed}: {accs[-1]:.1%}", flush=True)
   print(f"pose stream: {np.mean(accs):.1%} ± {np.std(accs):.1%} over {len(accs)} seeds")
 
 

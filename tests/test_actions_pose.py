@@ -133,3 +133,30 @@ def test_pose_stream_needs_real_files(tmp_path):
     recipe.resolve(recipe.ClassifierTrainConfig.from_preset("test", streams="pose"))
   test_case.run_command_error_test("train", "actions", "--preset=test", "--streams=both",
                                    f"--run_dir={tmp_path / 'x'}", match="class-per-folder")
+
+
+def test_players_of_a_real_video_get_fused_labels(trained, tmp_path):
+  """`--players` with the pose stream: the first second of a real match,
+  one hand-placed track (a detections file stands in for the detector)."""
+  import csv
+  from tfsports.actions import players
+  from tfsports.data import video_io
+  from tfsports.tracking import detectors
+  src = os.path.join(SHARED, "video", "basketball_gym.mp4")
+  if not os.path.exists(src):
+    pytest.skip("no real match video")
+  short = str(tmp_path / "short.mp4")
+  video_io.write_video(short, video_io.read_clip(src, 24), fps=video_io.probe(src).fps)
+  dets = tmp_path / "dets.txt"
+  dets.write_text("".join(f"{t + 1},-1,150,60,40,110,0.9,-1,-1,-1\n" for t in range(24)))
+  _, run_dir = trained
+  clf = classify.load_classifier(run_dir)
+  assert clf.poser is not None
+  summary = players.classify_players(short, str(tmp_path / "out"), clf,
+                                     detectors.MOTDetector(str(dets)))
+  with open(summary["paths"]["actions"]) as f:
+    rows = list(csv.DictReader(f))
+  assert summary["num_tracks"] == 1 and rows
+  assert {r["action"] for r in rows} <= set(CLASSES)
+  assert all(0.0 < float(r["score"]) <= 1.0 for r in rows)
+  assert video_io.probe(summary["paths"]["video"]).num_frames == 24

@@ -4,6 +4,7 @@ r"""Classifies a video window by window, or scores a labelled folder.
     tfsports classify CLASS_FOLDER_DIR --model=...   # DIR/<class>/*.mp4: top-1, confusion
     tfsports classify VIDEO --model=RUN_DIR/export/tflite/stream_float32.tflite
     tfsports classify VIDEO --model=... --stabilize --denoise --crop=X,Y,W,H
+    tfsports classify VIDEO --model=... --players --out=DIR   # per tracked player
 
 The video is sampled at the frame rate the model was trained at (from the
 export's model_info.json), so actions play at the speed the model learnt
@@ -14,7 +15,10 @@ resized to the model's size. A video shorter than one window is padded by
 repeating its last frame; the last partial window of a longer video is
 padded the same way. Each window prints start and end time, label and
 confidence in the training data's class names (or one JSON object per line
-with --json). A bad file or a model that does not fit: one-line error, exit
+with --json). With --players the players are detected and tracked
+(`tfsports track`'s detector and tracker), each track is cropped and its
+windows labelled: DIR/actions.csv (track_id, start_s, end_s, action,
+score), DIR/tracks.txt and DIR/annotated.mp4 (`actions.players`). A bad file or a model that does not fit: one-line error, exit
 status 2.
 """
 
@@ -90,6 +94,12 @@ def define_flags():
   flags.DEFINE_bool("stabilize", False, "Remove camera shake before classifying.")
   flags.DEFINE_bool("denoise", False, "Remove sensor noise before classifying.")
   flags.DEFINE_string("crop", None, "X,Y,W,H: classify this pixel box of every frame.")
+  flags.DEFINE_bool("players", False, "Detect and track the players and label each "
+                    "track's windows (needs --out).")
+  flags.DEFINE_string("out", None, "--players: output directory.")
+  flags.DEFINE_string("detector_model", "real", "--players: the CenterNet detector (a bundled "
+                      "preset, run directory, SavedModel or .tflite).")
+  flags.DEFINE_bool("annotate", True, "--players: write annotated.mp4.")
   flags.DEFINE_bool("pose", True, "Use the model's pose stream beside the pixels, where it "
                     "has one (--nopose: pixels only).")
 
@@ -231,6 +241,23 @@ def evaluate_folder(root, classifier, stabilize=False, denoise=False, log=None):
   return report
 
 
+def classify_players(video, classifier):
+  from tfsports.actions import players
+  from tfsports.tracking import command as tracking_command
+  from tfsports.tracking import tracker as tracker_lib
+  summary = players.classify_players(
+      video, FLAGS.out, classifier, tracking_command.make_detector("centernet",
+                                                                   FLAGS.detector_model),
+      tracker_lib.TrackerConfig.from_preset("centernet"), annotate=FLAGS.annotate)
+  if FLAGS.json:
+    print(json.dumps(summary))
+  else:
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(summary["actions"].items()))
+    print(f"{summary['num_tracks']} tracks, {summary['num_windows']} windows ({counts}): "
+          f"{summary['paths']['actions']}")
+  return 0
+
+
 def r_probs(row, names):
   return [row["probabilities"][n] for n in names]
 
@@ -249,7 +276,13 @@ def check(argv):
     raise errors.UserError("usage: tfsports classify VIDEO|CLASS_FOLDER_DIR --model=RUN_DIR "
                            "[--json] [--stabilize] [--denoise] [--crop=X,Y,W,H]")
   catalog.require_inputs(argv[1:2])
+  if FLAGS.players and not FLAGS.out:
+    raise errors.UserError("--players needs --out=DIR for actions.csv and annotated.mp4")
+  if FLAGS.players and os.path.isdir(argv[1]):
+    raise errors.UserError(f"--players takes a video, not a folder: {argv[1]}")
   loader.locate("actions", FLAGS.model)
+  if FLAGS.players:
+    loader.locate("detector", FLAGS.detector_model, prefer="tflite")
   return None
 
 
@@ -260,6 +293,8 @@ def main(argv):
     from tfsports.data import preprocess
     crop = preprocess.parse_box(FLAGS.crop) if FLAGS.crop else None
     classifier = load_classifier(FLAGS.model, FLAGS.threads, FLAGS.pose)
+    if FLAGS.players:
+      return classify_players(argv[1], classifier)
     if os.path.isdir(argv[1]):
       log = (lambda r: print(json.dumps(r), flush=True)) if FLAGS.json else None
       report = evaluate_folder(argv[1], classifier, FLAGS.stabilize, FLAGS.denoise, log)

@@ -159,6 +159,14 @@ def build_pose_classifier(config, name="pose"):
   """(clip model float32 [B, T, FEATURES] -> logits [B, K], the shared
   `PoseStreamLayers`)."""
   parts = PoseStreamLayers(config, name)
+  return clip_model(parts), parts
+
+
+def clip_model(parts, with_features=False):
+  """The clip model of `parts`: keypoints float32 [B, T, FEATURES] -> logits
+  [B, K], and with `with_features` also the head features [B, head_dim]
+  (the semi-supervised GAN's feature matching)."""
+  config, name = parts.config, parts.name
   keypoints = keras.Input((config.num_frames, FEATURES), name="keypoints")
   x = parts.input_norm(keypoints)
   x = keras.layers.Reshape((config.num_frames, 1, 1, FEATURES), name=f"{name}_as_image")(x)
@@ -166,8 +174,8 @@ def build_pose_classifier(config, name="pose"):
     x = relu(conv(x))
   x = keras.layers.Reshape((config.num_frames, config.filters[-1]), name=f"{name}_pooled")(x)
   pooled = model_lib.MeanOverTime(name=f"{name}_time_mean")(x)
-  logits, _ = parts.head(pooled)
-  return keras.Model(keypoints, logits, name=name), parts
+  logits, feats = parts.head(pooled)
+  return keras.Model(keypoints, [logits, feats] if with_features else logits, name=name)
 
 
 def stream_state_specs(config):
