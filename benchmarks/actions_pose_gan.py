@@ -52,7 +52,7 @@ def write_gif(path, real, fake, class_names, per_class=3, cell=96):
   """Rows: classes; columns: `per_class` real windows then `per_class`
   generated ones. real/fake: {class: float32 [N, T, FEATURES]}."""
   import cv2
-  from PIL import Image
+  from tfsports.data import video_io
   num_frames = next(iter(real.values())).shape[1]
   label_w = 80
   frames = []
@@ -71,8 +71,8 @@ def write_gif(path, real, fake, class_names, per_class=3, cell=96):
     cv2.putText(header, "real", (label_w + 4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (40, 90, 200), 1)
     cv2.putText(header, "generated", (label_w + per_class * cell + 4, 14),
                 cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 60, 40), 1)
-    frames.append(Image.fromarray(np.concatenate([header] + rows)))
-  frames[0].save(path, save_all=True, append_images=frames[1:], duration=200, loop=0)
+    frames.append(np.concatenate([header] + rows))
+  video_io.write_gif(path, frames, fps=5.0)
 
 
 def augmentation_table(per_class, result, seeds):

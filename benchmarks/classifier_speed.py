@@ -1,6 +1,9 @@
 r"""Streaming classifier on the edge: TFLite milliseconds per frame at
 172x172 on 2 XNNPACK threads, and file size, for the tiny and base presets.
 Reference: MoViNet-A0-Stream publishes 16 ms/frame on one x86 core and 13 MB.
+Then the pose stream (`actions.pose_stream`, tiny) per frame, and beside it
+the BlazePose models it reads (landmarks on a player crop; detector and
+landmarks on a full frame), when mediapipe's files are installed.
 
     python benchmarks/classifier_speed.py
 """
@@ -20,6 +23,45 @@ from tfsports.actions import export as classifier_export
 from tfsports.serving import runners
 
 
+def per_call_ms(fn, inputs, warmup=10):
+  for x in inputs[:warmup]:
+    fn(x)
+  start = time.perf_counter()
+  for x in inputs:
+    fn(x)
+  return (time.perf_counter() - start) / len(inputs) * 1e3
+
+
+def pose_rows(rng):
+  from tfsports.actions import pose_stream
+  from tfsports.data import pose as pose_lib
+  config = pose_stream.PoseStreamConfig.from_preset("tiny")
+  _, parts = pose_stream.build_pose_classifier(config)
+  stream = pose_stream.build_stream_model(parts)
+  print("\n| model | ms/frame (2 threads) | ms/frame (1 thread) | size (MB) |")
+  print("|---|---:|---:|---:|")
+  with tempfile.TemporaryDirectory() as tmp:
+    path = classifier_export.export_pose_tflite(stream, config, tmp)[
+        "tflite_pose_stream_float32"]
+    keypoints = rng.normal(size=(500, pose_stream.FEATURES)).astype(np.float32)
+    row = [per_call_ms(runners.StreamingTFLiteRunner(path, t), keypoints, 50) for t in (2, 1)]
+    print(f"| pose stream (tiny, float32) | {row[0]:.3f} | {row[1]:.3f} | "
+          f"{os.path.getsize(path) / 1e6:.2f} |")
+  try:
+    posers = {t: (pose_lib.ClipPoser("crop", t), pose_lib.ClipPoser("frame", t)) for t in (2, 1)}
+  except pose_lib.PoseModelMissingError as e:
+    print(f"(BlazePose not measured: {e})")
+    return
+  crops = rng.integers(0, 255, (20, 1, 192, 128, 3), np.uint8)
+  frames = rng.integers(0, 255, (20, 1, 360, 640, 3), np.uint8)
+  frames[:, :, 100:300, 280:360] = 200          # something person-sized to find
+  crop_ms = [per_call_ms(posers[t][0], crops, 3) for t in (2, 1)]
+  frame_ms = [per_call_ms(posers[t][1], frames, 3) for t in (2, 1)]
+  print(f"| BlazePose landmarks on a crop | {crop_ms[0]:.1f} | {crop_ms[1]:.1f} | |")
+  print(f"| BlazePose detector + landmarks, 640x360 frame | {frame_ms[0]:.1f} | "
+        f"{frame_ms[1]:.1f} | |")
+
+
 def main(argv):
   del argv
   rng = np.random.default_rng(0)
@@ -37,16 +79,11 @@ def main(argv):
       for key, path in paths.items():
         row = []
         for threads in (2, 1):
-          runner = runners.StreamingTFLiteRunner(path, threads)
           frames = rng.integers(0, 255, (60, 172, 172, 3), np.uint8)
-          for f in frames[:10]:
-            runner(f)
-          start = time.perf_counter()
-          for f in frames:
-            runner(f)
-          row.append((time.perf_counter() - start) / len(frames) * 1e3)
+          row.append(per_call_ms(runners.StreamingTFLiteRunner(path, threads), frames))
         print(f"| {preset} | {key.replace('tflite_stream_', '')} | {row[0]:.2f} | {row[1]:.2f} | "
               f"{os.path.getsize(path) / 1e6:.2f} |")
+  pose_rows(rng)
 
 
 if __name__ == "__main__":

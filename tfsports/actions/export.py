@@ -59,20 +59,7 @@ def export_classifier_saved_model(model, stream, config, export_dir, class_names
   def clip_fn(frames):
     return result(model(frames, training=False))
 
-  def step_fn(frame, *states):
-    outs = stream([frame] + list(states), training=False)
-    result = {"logits": outs[0]}
-    for (state_name, _), value in zip(specs, outs[1:]):
-      result[state_name] = value
-    return result
-
-  def init_fn(batch_size):
-    ok = tf.debugging.Assert(batch_size >= 1, ["batch_size must be >= 1; got", batch_size])
-    with tf.control_dependencies([ok]):
-      batch_size = tf.identity(batch_size)
-    return {state_name: tf.zeros(tf.concat([[batch_size], shape], 0))
-            for state_name, shape in specs}
-
+  step_fn, init_fn = stream_endpoints(stream, specs)
   saved_model_lib.add_checked_endpoint(archive, "serving_default", clip_fn, input_signature=[
       tf.TensorSpec([None, config.num_frames, h, w, 3], tf.uint8, name="frames")])
   saved_model_lib.add_checked_endpoint(archive, "stream_step", step_fn, input_signature=[
@@ -87,6 +74,27 @@ def export_classifier_saved_model(model, stream, config, export_dir, class_names
   return saved_model_lib.write_saved_model(
       archive, export_dir, name,
       [{"frames": np.zeros((1, config.num_frames, h, w, 3), np.uint8)}], version=version)
+
+
+def stream_endpoints(stream, specs):
+  """(step, initial states) functions of a stream model whose states are
+  `specs` [(name, per-example shape)]: MoViNet's name-to-tensor dicts."""
+
+  def step_fn(x, *states):
+    outs = stream([x] + list(states), training=False)
+    out = {"logits": outs[0]}
+    for (state_name, _), value in zip(specs, outs[1:]):
+      out[state_name] = value
+    return out
+
+  def init_fn(batch_size):
+    ok = tf.debugging.Assert(batch_size >= 1, ["batch_size must be >= 1; got", batch_size])
+    with tf.control_dependencies([ok]):
+      batch_size = tf.identity(batch_size)
+    return {state_name: tf.zeros(tf.concat([[batch_size], shape], 0))
+            for state_name, shape in specs}
+
+  return step_fn, init_fn
 
 
 def _add_pose_endpoints(archive, model, pose_model, pose_stream_model, pose_config, config,
@@ -105,19 +113,7 @@ def _add_pose_endpoints(archive, model, pose_model, pose_stream_model, pose_conf
   def pose_fn(keypoints):
     return result(pose_model(keypoints, training=False))
 
-  def step_fn(keypoints, *states):
-    outs = pose_stream_model([keypoints] + list(states), training=False)
-    out = {"logits": outs[0]}
-    for (state_name, _), value in zip(specs, outs[1:]):
-      out[state_name] = value
-    return out
-
-  def init_fn(batch_size):
-    ok = tf.debugging.Assert(batch_size >= 1, ["batch_size must be >= 1; got", batch_size])
-    with tf.control_dependencies([ok]):
-      batch_size = tf.identity(batch_size)
-    return {state_name: tf.zeros(tf.concat([[batch_size], shape], 0))
-            for state_name, shape in specs}
+  step_fn, init_fn = stream_endpoints(pose_stream_model, specs)
 
   saved_model_lib.add_checked_endpoint(archive, "fused", fused_fn, input_signature=[
       tf.TensorSpec([None, config.num_frames, h, w, 3], tf.uint8, name="frames"),

@@ -93,7 +93,12 @@ def fit_classifier(x, y, num_classes, num_frames, seed, epochs=150, pretrain=Non
                 keras.losses.SparseCategoricalCrossentropy(from_logits=True))
   for data, count in ([(pretrain, max(epochs // 3, 1))] if pretrain else []) + [((x, y), epochs)]:
     jitter = data[0] + rng.normal(0, noise, data[0].shape).astype(np.float32)
-    model.fit(jitter, data[1], epochs=count, batch_size=16, verbose=0)
+    # One fit over a repeated dataset: epochs of a few batches each would
+    # spend their time in per-epoch overhead.
+    steps = count * -(-len(jitter) // 16)
+    ds = tf.data.Dataset.from_tensor_slices((jitter, data[1])).repeat().shuffle(
+        len(jitter), seed=seed).batch(16)
+    model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
   return model
 
 

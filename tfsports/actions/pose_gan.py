@@ -38,7 +38,7 @@ class PoseGANConfig(config_lib.Config):
   latent_dim: int = 32
   width: int = 128
   critic_width: int = 128
-  train_steps: int = 3000
+  train_steps: int = 1500
   batch_size: int = 32
   g_learning_rate: float = 2e-4
   d_learning_rate: float = 2e-4
