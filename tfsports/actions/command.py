@@ -243,12 +243,12 @@ def evaluate_folder(root, classifier, stabilize=False, denoise=False, log=None):
 
 def classify_players(video, classifier):
   from tfsports.actions import players
-  from tfsports.tracking import command as tracking_command
   from tfsports.tracking import tracker as tracker_lib
+  # The CenterNet detector `tfsports track` uses by default, with its tracker preset.
+  detector = loader.load("detector", FLAGS.detector_model, prefer="tflite")
   summary = players.classify_players(
-      video, FLAGS.out, classifier, tracking_command.make_detector("centernet",
-                                                                   FLAGS.detector_model),
-      tracker_lib.TrackerConfig.from_preset("centernet"), annotate=FLAGS.annotate)
+      video, FLAGS.out, classifier, detector, tracker_lib.TrackerConfig.from_preset("centernet"),
+      annotate=FLAGS.annotate)
   if FLAGS.json:
     print(json.dumps(summary))
   else:

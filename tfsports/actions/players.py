@@ -68,7 +68,7 @@ def label_tracks(path, tracks, classifier):
   """Rows {track_id, start_s, end_s, action, score, first, last} (first and
   last: source frame indices) of each track's windows. `tracks`: {source
   frame: float32 [K, 5] (id, x, y, w, h)}."""
-  from tfsports.actions import command
+  from tfsports.actions import pose_stream
   fps = getattr(classifier, "fps", None) or video_io.probe(path).fps or 25.0
   size, T = tuple(classifier.image_size), classifier.num_frames
   poser = getattr(classifier, "poser", None)
@@ -83,8 +83,8 @@ def label_tracks(path, tracks, classifier):
     frames = np.stack(window.frames + [window.frames[-1]] * pad)
     keypoints = None
     if poser is not None:
-      keypoints = command.window_keypoints(poser, window.pose_crops +
-                                           [window.pose_crops[-1]] * pad)
+      keypoints = pose_stream.pose_features(
+          poser(np.stack(window.pose_crops + [window.pose_crops[-1]] * pad)))
     probs = classifier.classify(frames, keypoints)
     k = int(np.argmax(probs))
     rows.append({"track_id": int(track_id), "start_s": round(window.start / fps, 3),
