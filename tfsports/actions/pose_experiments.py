@@ -18,6 +18,7 @@ from tfsports.actions import pose_gan
 from tfsports.actions import pose_stream
 from tfsports.actions import ssgan as ssgan_lib
 from tfsports.data import pose as pose_lib
+from tfsports.data import sources
 from tfsports.data import spec
 from tfsports.data import video_io
 
@@ -43,7 +44,7 @@ def load_pose_pools(data, fps=0.0, mode="crop", num_frames=0, eval_fraction=0.25
   `fps` 0: the median of the files'; `num_frames` 0: the median clip's
   length (shorter clips are padded, longer ones give several windows)."""
   train, held = spec.folder_split(data, eval_fraction)
-  names = tuple(sorted({l for _, l in train + held}))
+  names = tuple(sources.readable_class_folders(spec.data_parts(data)[0])[2])
   fps = fps or float(np.median([video_io.probe(p).fps or 25.0 for p, _ in train]))
   poser = pose_lib.ClipPoser(mode)
   train_poses = [pose_stream.file_poses(p, fps, mode, poser) for p, _ in train]
@@ -53,9 +54,9 @@ def load_pose_pools(data, fps=0.0, mode="crop", num_frames=0, eval_fraction=0.25
   return PosePools(
       train=[cut(p) for p in train_poses],
       train_mirrored=[cut(pose_stream.flipped(p)) for p in train_poses],
-      train_labels=np.array([names.index(l) for _, l in train], np.int32),
+      train_labels=np.array([l for _, l in train], np.int32),
       held=[cut(p) for p in held_poses],
-      held_labels=np.array([names.index(l) for _, l in held], np.int32),
+      held_labels=np.array([l for _, l in held], np.int32),
       class_names=names, fps=fps, num_frames=num_frames)
 
 
