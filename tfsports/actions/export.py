@@ -199,49 +199,40 @@ def export_classifier(model, parts, export_dir, class_names, fps, representative
   return paths
 
 
-def check_stream_tflite(exports, parts, clips):
-  """Streams `clips` through each TFLite variant and compares with the
-  SavedModel's clip probabilities: max |p| difference and top-1 agreement."""
-  loaded = tf.saved_model.load(exports["saved_model"])
-  clip_fn = loaded.signatures["serving_default"]
-  want = clip_fn(frames=tf.constant(clips))["probabilities"].numpy()
+def _compare_streams(exports, prefix, sequences, want):
+  """Streams each sequence through every TFLite model whose key starts with
+  `prefix` (states reset per sequence) against the SavedModel's
+  probabilities `want` [N, K]: max |p| difference and top-1 agreement."""
   result = {}
   for key, path in exports.items():
-    if not key.startswith("tflite_stream_"):
+    if not key.startswith(prefix):
       continue
     runner = runners.StreamingTFLiteRunner(path)
     got = []
-    for clip in clips:
+    for sequence in sequences:
       runner.reset()
-      for frame in clip:
-        logits = runner(frame)
+      for step in sequence:
+        logits = runner(step)
       got.append(tf.nn.softmax(logits).numpy())
     got = np.stack(got)
     result[key] = {"max_probability_difference": float(np.abs(got - want).max()),
                    "top1_agreement": float(np.mean(got.argmax(-1) == want.argmax(-1))),
                    "ops": runner.ops(), "bytes": os.path.getsize(path)}
   return result
+
+
+def check_stream_tflite(exports, parts, clips):
+  """Streams `clips` through each TFLite variant and compares with the
+  SavedModel's clip probabilities: max |p| difference and top-1 agreement."""
+  loaded = tf.saved_model.load(exports["saved_model"])
+  want = loaded.signatures["serving_default"](frames=tf.constant(clips))["probabilities"]
+  return _compare_streams(exports, "tflite_stream_", clips, want.numpy())
 
 
 def check_pose_tflite(exports, windows):
   """Streams pose `windows` (float32 [N, T, F]) through the pose TFLite model
   and compares with the SavedModel's `pose` signature."""
+  windows = np.asarray(windows, np.float32)
   loaded = tf.saved_model.load(exports["saved_model"])
-  want = loaded.signatures["pose"](keypoints=tf.constant(windows, tf.float32))
-  want = want["probabilities"].numpy()
-  result = {}
-  for key, path in exports.items():
-    if not key.startswith("tflite_pose_stream_"):
-      continue
-    runner = runners.StreamingTFLiteRunner(path)
-    got = []
-    for window in windows:
-      runner.reset()
-      for keypoints in window:
-        logits = runner(np.asarray(keypoints, np.float32))
-      got.append(tf.nn.softmax(logits).numpy())
-    got = np.stack(got)
-    result[key] = {"max_probability_difference": float(np.abs(got - want).max()),
-                   "top1_agreement": float(np.mean(got.argmax(-1) == want.argmax(-1))),
-                   "ops": runner.ops(), "bytes": os.path.getsize(path)}
-  return result
+  want = loaded.signatures["pose"](keypoints=tf.constant(windows))["probabilities"]
+  return _compare_streams(exports, "tflite_pose_stream_", windows, want.numpy())
