@@ -42,7 +42,9 @@ class PoseGANConfig(config_lib.Config):
   batch_size: int = 32
   g_learning_rate: float = 2e-4
   d_learning_rate: float = 2e-4
-  ema_momentum: float = 0.999
+  # 0.999 over 1500 steps keeps 22% of the random initial weights in the
+  # average (0.999 ** 1500): measured, the samples collapsed to one pose.
+  ema_momentum: float = 0.99
   gan_loss: str = "hinge"
   seed: int = 0
 
