@@ -18,7 +18,8 @@ confidence in the training data's class names (or one JSON object per line
 with --json). With --players the players are detected and tracked
 (`tfsports track`'s detector and tracker), each track is cropped and its
 windows labelled: DIR/actions.csv (track_id, start_s, end_s, action,
-score), DIR/tracks.txt and DIR/annotated.mp4 (`actions.players`). A bad file or a model that does not fit: one-line error, exit
+score), DIR/tracks.txt and DIR/annotated.mp4 (`actions.players`).
+A bad file or a model that does not fit: one-line error, exit
 status 2.
 """
 

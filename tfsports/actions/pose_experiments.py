@@ -195,6 +195,7 @@ def label_efficiency(pools, labels_per_class, seeds, steps=1500, unlabelled_extr
     all_x = np.concatenate([all_x, unlabelled_extra])
   standardise = pose_gan.Standardiser.fit(all_x)
   held = [standardise(w) for w in pools.held]
+  unlabelled = standardise(all_x)
   config = pose_stream.PoseStreamConfig(num_classes=k, num_frames=pools.num_frames)
   rows = []
   for per_class in labels_per_class:
@@ -210,7 +211,7 @@ def label_efficiency(pools, labels_per_class, seeds, steps=1500, unlabelled_extr
               epochs=1, verbose=0)
       acc_sup = clip_accuracy(sup, held, pools.held_labels)
       gan = pose_gan.train_pose_ssgan(config, gan_config(pools, seed, gan_preset), x, y,
-                                      standardise(all_x), steps)
+                                      unlabelled, steps)
       classifier = keras.Model(gan.discriminator.input, gan.discriminator.output[0])
       acc_gan = clip_accuracy(classifier, held, pools.held_labels, k)
       rows += [(per_class, seed, "supervised", acc_sup), (per_class, seed, "ssgan", acc_gan)]
