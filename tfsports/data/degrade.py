@@ -85,6 +85,15 @@ DEGRADATIONS = {
     "light": DegradationConfig(),
     "broadcast": DegradationConfig(blur_sigma=(0.3, 1.2), noise_std=(0, 4),
                                    jpeg_quality=(50, 90)),
+    # A broadcast chain: a scaler's kernel (antialiased, or OpenCV's sharp
+    # bicubic and Lanczos), mild optics blur and sensor noise, then the
+    # in-loop H.264 of contribution and distribution encoders.
+    "broadcast_h264": DegradationConfig(
+        blur_sigma=(0.2, 1.0), noise_std=(0.5, 3.0), h264_crf=(18, 30),
+        kernels=("area", "bicubic_aa", "lanczos_aa", "bilinear", "cv2_bicubic",
+                 "cv2_lanczos"),
+        kernel_weights=(3, 3, 2, 1, 2, 1), second_order=0.1, blur_prob=0.3,
+        noise_prob=0.3, poisson=0.5, h264_prob=0.6),
     "restore": DegradationConfig(scale=1, blur_sigma=(0.5, 1.5),
                                  noise_std=(2, 8), jpeg_quality=(30, 70)),
     # Footage of unknown history: any kernel, sometimes resized twice,

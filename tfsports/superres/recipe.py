@@ -104,6 +104,8 @@ TRAIN_PRESETS = {
     "base": SRTrainConfig(preset="base", train_steps=20000, warmup_steps=5000,
                           batch_size=16, patch_size=32, image_size=(256, 256),
                           g_learning_rate=2e-4, ema_momentum=0.999),
+    # The real-time generator of re-parameterisable blocks (`SR_PRESETS["rep"]`).
+    "rep": SRTrainConfig(preset="rep"),
     # For tests: seconds on a CPU.
     "test": SRTrainConfig(data="synthetic", train_steps=4, warmup_steps=2, batch_size=2,
                           patch_size=4, crops_per_clip=1, real_eval_videos=(),
@@ -247,32 +249,36 @@ def evaluate(trained):
 
 
 def export(trained, export_dir, report):
-  """SavedModel and TFLite of the EMA generator; the real videos scored
-  through the SavedModel (and int8 TFLite), and the TFLite files compared
-  with it, go into `report`."""
+  """SavedModel and TFLite of the EMA generator ("rep": folded first); the
+  real videos scored through the SavedModel (and int8 TFLite), and the TFLite
+  files compared with it, go into `report`."""
   config = trained.config
   generator = trained.model.ema_generator()
+  h, w = config.export_size
+  window_model, core = sr_models.inference_generators(generator, trained.parts, (h, w))
   degradation = degrade_lib.DegradationConfig.from_preset(config.degradation, scale=config.scale)
   window = generator.input_shape[1]
   saved = saved_model_lib.export_frame_model(
-      generator, os.path.join(export_dir, "saved_model"), "sr", (window, None, None, 3))
-  exports_lib.write_model_info(export_dir, "superres", generator, preset=config.preset,
+      window_model, os.path.join(export_dir, "saved_model"), "sr", (window, None, None, 3))
+  exports_lib.write_model_info(export_dir, "superres", window_model, preset=config.preset,
                                scale=config.scale, num_frames=window,
                                degradation=config.degradation)
   if config.real_eval_videos:
     report["real"] = sr_eval.evaluate_real(
         saved, config.real_eval_videos, config.scale, config.real_eval_kernels,
         config.eval_frames, config.real_eval_crop)
-  h, w = config.export_size
   representative = []
   rep_scene = synthetic.SceneConfig(image_size=(h * config.scale, w * config.scale),
                                     num_frames=window)
   for k in range(8):
     hr = synthetic.render_clip(rep_scene, seed=config.seed + 20_000, index=k)["frames"]
     representative.append(sr_eval.make_lr(hr, degradation, seed=k))
+  core_shape = tuple(core.input_shape[1:])
+  stacked = core_shape != (window, h, w, 3)
+  calibration = [runners.stack_window(r) if stacked else r for r in representative[:4]]
   # Calibrate int8 on half the windows; compare with the SavedModel on the rest.
-  tflite = tflite_lib.export_frame_tflite(generator, os.path.join(export_dir, "tflite"),
-                                          (window, h, w, 3), representative[:4],
+  tflite = tflite_lib.export_frame_tflite(core, os.path.join(export_dir, "tflite"),
+                                          core_shape, calibration,
                                           variants=config.tflite_variants)
   saved_runner = runners.load_runner(saved)
   held = representative[4:]
