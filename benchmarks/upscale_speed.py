@@ -3,10 +3,11 @@ alone, in frames/s, for the SavedModel and the TFLite variants; one run.
 
     python benchmarks/upscale_speed.py [--frames=48 --threads=2]
 
-Rows: tiny x4 at 180x320 -> 720x1280 and tiny x2 at 180x320 -> 360x640
-(the TFLite models' own input shape), then tiny x2 at 360x640 -> 720x1280
-and tiny x4 at 270x480 -> 1080x1920, which the fixed-shape models run in
-tiles (the SavedModel takes the whole frame). The input is real
+Rows, for each x4 preset of --presets: 180x320 -> 720x1280 (the TFLite
+models' own input shape) and 270x480 -> 1080x1920; for each x2 preset:
+180x320 -> 360x640 and 540x960 -> 1080x1920 (540p broadcast to 1080p). Other
+sizes than the TFLite models' run in tiles (the SavedModel takes the whole
+frame). The input is real
 footage (a training video, resized to the input size). "model alone" runs
 the same runner on windows already in memory; "decode + encode" is the
 command's I/O with no model (each frame written as given, resized).
@@ -31,9 +32,9 @@ FLAGS = flags.FLAGS
 flags.DEFINE_integer("frames", 48, "Frames per timed video.")
 flags.DEFINE_integer("threads", 2, "TFLite threads.")
 flags.DEFINE_string("source", recipe.REAL_TRAIN[0], "Real video the inputs are made from.")
+flags.DEFINE_list("presets", ["rep_x4", "broadcast_x2", "tiny_x4"], "Bundled presets.")
 
-CASES = (("tiny_x4", (180, 320)), ("tiny_x2", (180, 320)), ("tiny_x2", (360, 640)),
-         ("tiny_x4", (270, 480)))
+SIZES = {4: ((180, 320), (270, 480)), 2: ((180, 320), (540, 960))}
 
 
 def _load(model, size, threads):
@@ -68,7 +69,8 @@ def main(argv):
   print("| model | input -> output | form | end to end fps | model alone fps | ratio |")
   print("|---|---|---|---:|---:|---:|")
   with tempfile.TemporaryDirectory() as tmp:
-    for preset, (h, w) in CASES:
+    cases = [(p, size) for p in FLAGS.presets for size in SIZES[int(p[-1])]]
+    for preset, (h, w) in cases:
       src = os.path.join(tmp, f"in_{h}x{w}.mp4")
       video_io.write_video(src, (cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)
                                  for f in source), fps=30)

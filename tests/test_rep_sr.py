@@ -34,7 +34,7 @@ def _branch_sum(layer, x):
   padded = tf.pad(mid - layer.b1, [[0, 0], [1, 1], [1, 1], [0, 0]]) + layer.b1
   y += tf.nn.conv2d(padded, layer.k13, 1, "VALID") + layer.b13
   for name, mask in layers._EDGE_MASKS.items():
-    k1, b1, scale, bias = layer.edge[name]
+    k1, b1, scale, bias = layer.edge_weights(name)
     mid = tf.einsum("bhwi,io->bhwo", x, k1) + b1
     padded = tf.pad(mid - b1, [[0, 0], [1, 1], [1, 1], [0, 0]]) + b1
     depthwise = np.asarray(mask, np.float32)[:, :, None, None] * scale[None, None, :, None]

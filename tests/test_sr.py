@@ -382,3 +382,31 @@ def test_bundled_presets_beat_bicubic_on_held_back_real_footage():
   for name, scale in (("tiny_x4", 4), ("tiny_x2", 2)):
     report = sr_eval.evaluate_real(name, held_back, scale, ("area", "bicubic"), num_frames=3)
     assert report["mean"]["gain_db"] > MIN_MEAN_GAIN[name], (name, sr_eval.format_real(report))
+
+
+def test_fine_tune_starts_from_an_export_or_a_run(tmp_path):
+  rep = dict(preset="rep", tflite_variants=("float32",))
+  first = sr.SRTrainConfig.from_preset("test", run_dir=str(tmp_path / "first"), **rep)
+  sr.train_sr(first)
+  weights = tmp_path / "first" / "export" / sr.GENERATOR_WEIGHTS
+  assert weights.is_file()
+  want = sr_models.build_sr_generator(sr_models.SRConfig.from_preset("rep", scale=4))
+  want.load_weights(str(weights))
+  for source in (str(tmp_path / "first" / "export"), str(tmp_path / "first")):
+    tuned = sr.train(sr.SRTrainConfig.from_preset(
+        "test", run_dir=str(tmp_path / f"tuned{len(source)}"), init_from=source,
+        train_steps=0, warmup_steps=0, **rep)).model.generator
+    if source.endswith("export"):    # the EMA weights the export holds
+      for a, b in zip(tuned.get_weights(), want.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    else:                            # the run's latest (raw) weights
+      assert not all(np.array_equal(a, b) for a, b in
+                     zip(tuned.get_weights(), sr_models.build_sr_generator(
+                         sr_models.SRConfig.from_preset("rep", scale=4)).get_weights()))
+  from tfsports import errors
+  with pytest.raises(errors.UserError, match="does not fit preset 'tiny'"):
+    sr.train(sr.SRTrainConfig.from_preset("test", run_dir=str(tmp_path / "bad"),
+                                          init_from=str(tmp_path / "first" / "export")))
+  with pytest.raises(FileNotFoundError, match="no generator.weights.h5 or checkpoint"):
+    sr.train(sr.SRTrainConfig.from_preset("test", run_dir=str(tmp_path / "none"),
+                                          init_from=str(tmp_path)))

@@ -206,11 +206,15 @@ class RepConv2D(keras.layers.Layer):
     kernel = self.k3 + ops.einsum("im,hwmo->hwio", self.k1, self.k13)
     bias = self.b3 + self.b13 + ops.einsum("m,hwmo->o", self.b1, self.k13)
     for name, mask in _EDGE_MASKS.items():
-      k1, b1, scale, edge_bias = self.edge[name]
+      k1, b1, scale, edge_bias = self.edge_weights(name)
       mask = np.asarray(mask, np.float32)
       kernel = kernel + ops.einsum("hw,io->hwio", mask, k1 * scale)
       bias = bias + edge_bias + b1 * scale * float(mask.sum())
     return kernel + self.constant, bias
+
+  def edge_weights(self, name):
+    """(1x1 kernel, 1x1 bias, mask scale, bias) of the `name` edge branch."""
+    return self.edge[name]
 
   def fused_weights(self):
     """The fused (kernel, bias) as NumPy arrays, for a `Conv2D`."""
