@@ -1,13 +1,15 @@
 r"""Writes the README's pictures from real footage.
 
-    python docs/pictures.py [--model=tiny_x4] [--video=HELD_BACK.mp4]
+    python docs/pictures.py [--model=rep_x4 --model_x2=broadcast_x2] [--video=HELD_BACK.mp4]
 
 docs/degradations.png: one crop of a real frame as each degradation preset
 makes it (x4, shown at the original size by nearest-neighbour, so the
 pixels are visible), as some of the kernels alone make it, and as four
 draws of the `real` preset.
-docs/side_by_side.png: bicubic | model | original on a held-back real frame
-downscaled x4 with OpenCV's area filter.
+docs/side_by_side.png (x4, --model) and docs/side_by_side_x2.png (x2,
+--model_x2): bicubic | model | original on a held-back real frame, one row
+per downscaling kernel of the evaluation (OpenCV's area and plain bicubic),
+each row's PSNR-Y on the crop in its labels.
 """
 
 import os
@@ -25,7 +27,8 @@ from tfsports.superres import evaluate as sr_eval
 from tfsports.superres import recipe
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", "tiny_x4", "Preset name, SavedModel dir or .tflite file.")
+flags.DEFINE_string("model", "rep_x4", "x4 preset name, SavedModel dir or .tflite file.")
+flags.DEFINE_string("model_x2", "broadcast_x2", "x2 preset name, SavedModel dir or .tflite file.")
 flags.DEFINE_string("video", recipe.REAL_HELD_BACK[0], "A real video never trained on.")
 flags.DEFINE_string("out_dir", os.path.dirname(os.path.abspath(__file__)), "Where to write.")
 flags.DEFINE_integer("frame", 10, "Frame index.")
@@ -64,16 +67,24 @@ def degradation_picture(hr):
                          _row(draws, [f"real, draw {k + 1}" for k in range(4)])], axis=0)
 
 
-def side_by_side(hr, model):
-  """bicubic | model | original for the centre frame of hr [3, H, W, 3]."""
-  lr = sr_eval.downscale(hr, 4, "area")
+def side_by_side(hr, model, scale):
+  """bicubic | model | original for the centre frame of hr [3, H, W, 3],
+  downscaled by area (first row) and plain bicubic (second)."""
+  from tfsports.metrics import video_quality
   runner = runners.load_runner(command.resolve_model(model))
   if None not in runner.input_size:
     runner = runners.TiledRunner(runner)
-  out = runner(lr)
   h, w = hr.shape[1:3]
-  base = cv2.resize(lr[1], (w, h), interpolation=cv2.INTER_CUBIC)
-  return _row([base, out, hr[1]], ["bicubic", f"{model}", "original"])
+  rows = []
+  for kernel in ("area", "bicubic"):
+    lr = sr_eval.downscale(hr, scale, kernel)
+    out = runner(lr)
+    base = cv2.resize(lr[1], (w, h), interpolation=cv2.INTER_CUBIC)
+    score = lambda x: f"{video_quality.psnr_y(hr[1], x, border=scale):.2f} dB"
+    rows.append(_row([base, out, hr[1]],
+                     [f"x{scale} {kernel}: bicubic {score(base)}", f"{model} {score(out)}",
+                      "original"]))
+  return np.concatenate(rows, axis=0)
 
 
 def main(argv):
@@ -83,7 +94,8 @@ def main(argv):
   frames = np.ascontiguousarray(frames[:, y:y + h // 4 * 4, x:x + w // 4 * 4])
   os.makedirs(FLAGS.out_dir, exist_ok=True)
   for name, image in (("degradations.png", degradation_picture(frames)),
-                      ("side_by_side.png", side_by_side(frames, FLAGS.model))):
+                      ("side_by_side.png", side_by_side(frames, FLAGS.model, 4)),
+                      ("side_by_side_x2.png", side_by_side(frames, FLAGS.model_x2, 2))):
     path = os.path.join(FLAGS.out_dir, name)
     cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     print(f"wrote {path}")

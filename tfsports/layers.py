@@ -165,20 +165,25 @@ class RepConv2D(keras.layers.Layer):
   """
 
   def __init__(self, filters, expand=2, identity=True, base_scale=0, base_offset=0,
-               **kwargs):
+               zero_init=False, **kwargs):
     super().__init__(**kwargs)
     self.filters, self.expand, self.identity = filters, expand, identity
-    self.base_scale, self.base_offset = base_scale, base_offset
+    self.base_scale, self.base_offset, self.zero_init = base_scale, base_offset, zero_init
 
   def build(self, shape):
     cin, cout = int(shape[-1]), self.filters
     mid = self.expand * cout
     glorot = keras.initializers.GlorotUniform
-    self.k3 = self.add_weight(name="k3", shape=(3, 3, cin, cout), initializer=glorot())
+    # zero_init: the fused kernel starts at its constant alone (an upscaler
+    # starts as its bilinear base). Random 3x3 kernels into the sub-pixel
+    # channels would start it as a checkerboard, which it unlearns slowly.
+    # k1 stays random so that k13, starting at zero, still gets gradients.
+    start = (lambda: "zeros") if self.zero_init else glorot
+    self.k3 = self.add_weight(name="k3", shape=(3, 3, cin, cout), initializer=start())
     self.b3 = self.add_weight(name="b3", shape=(cout,), initializer="zeros")
     self.k1 = self.add_weight(name="k1", shape=(cin, mid), initializer=glorot())
     self.b1 = self.add_weight(name="b1", shape=(mid,), initializer="zeros")
-    self.k13 = self.add_weight(name="k13", shape=(3, 3, mid, cout), initializer=glorot())
+    self.k13 = self.add_weight(name="k13", shape=(3, 3, mid, cout), initializer=start())
     self.b13 = self.add_weight(name="b13", shape=(cout,), initializer="zeros")
     self.edge = {}
     for name in _EDGE_MASKS:
@@ -187,7 +192,8 @@ class RepConv2D(keras.layers.Layer):
           self.add_weight(name=f"{name}_k1", shape=(cin, cout), initializer=glorot()),
           self.add_weight(name=f"{name}_b1", shape=(cout,), initializer="zeros"),
           self.add_weight(name=f"{name}_scale", shape=(cout,),
-                          initializer=keras.initializers.RandomNormal(stddev=1e-3)),
+                          initializer="zeros" if self.zero_init else
+                          keras.initializers.RandomNormal(stddev=1e-3)),
           self.add_weight(name=f"{name}_bias", shape=(cout,), initializer="zeros"))
     self.use_identity = bool(self.identity) and cin == cout
     constant = np.zeros((3, 3, cin, cout), np.float32)
@@ -231,5 +237,5 @@ class RepConv2D(keras.layers.Layer):
 
   def get_config(self):
     return {**super().get_config(), "filters": self.filters, "expand": self.expand,
-            "identity": self.identity,
+            "identity": self.identity, "zero_init": self.zero_init,
             "base_scale": self.base_scale, "base_offset": self.base_offset}

@@ -83,6 +83,13 @@ KERNELS = {
 DEGRADATIONS = {
     "bicubic": DegradationConfig(blur_sigma=(0, 0), noise_std=(0, 0)),
     "light": DegradationConfig(),
+    # One known kernel, nothing else: the oracle fine-tunes that
+    # `tfsports upscale --degradation` picks (area: a box average, as
+    # cv2.INTER_AREA and most downscalers' "area"; opencv_bicubic: OpenCV's
+    # plain, aliasing INTER_CUBIC).
+    "area": DegradationConfig(blur_sigma=(0, 0), noise_std=(0, 0), kernels=("area",)),
+    "opencv_bicubic": DegradationConfig(blur_sigma=(0, 0), noise_std=(0, 0),
+                                        kernels=("cv2_bicubic",)),
     "broadcast": DegradationConfig(blur_sigma=(0.3, 1.2), noise_std=(0, 4),
                                    jpeg_quality=(50, 90)),
     # A broadcast chain: a scaler's kernel (antialiased, or OpenCV's sharp

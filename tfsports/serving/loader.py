@@ -1,6 +1,6 @@
 """One way to go from what a user names with --model to the job's runner.
 
-    loader.load("superres", "tiny_x4")              # a bundled preset
+    loader.load("superres", "rep_x4")               # a bundled preset
     loader.load("detector", "runs/detector_tiny")   # a run directory
     loader.load("forecast", "runs/f/export")        # an export folder
     loader.load("actions", ".../saved_model/classifier/1")   # a SavedModel

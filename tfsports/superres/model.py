@@ -102,9 +102,11 @@ def apply_rep_tail(x, stacked, config, deploy):
   the frames would be quantised as coarsely as the features. Training clips
   to [0, 1]; the deploy form ends in `PixelQuant`, so an int8 model's output
   is pixels at scale 1/255, with no clip op (which XNNPACK does not run)."""
-  residual = apply_rep_conv(x, 3 * config.scale ** 2, "tail", deploy, identity=False)
+  residual = apply_rep_conv(x, 3 * config.scale ** 2, "tail", deploy, identity=False,
+                            zero_init=True)
   base = apply_rep_conv(stacked, 3 * config.scale ** 2, "skip", deploy, identity=False,
-                        base_scale=config.scale, base_offset=3 * (config.num_frames // 2))
+                        zero_init=True, base_scale=config.scale,
+                        base_offset=3 * (config.num_frames // 2))
   x = keras.layers.Add(name="tail_add")([residual, base])
   if deploy:
     x = layers.PixelQuant(name="clip")(x)
