@@ -112,6 +112,8 @@ def test_cheap_failures_come_before_tensorflow(tmp_path):
   import sys
   cases = [["upscale", str(tmp_path / "missing.mp4"), str(tmp_path / "o.mp4")],
            ["upscale", __file__, str(tmp_path / "o.mp4"), "--model=no_such_preset"],
+           ["upscale", __file__, str(tmp_path / "o.mp4"), "--degradation=gaussian"],
+           ["upscale", __file__, str(tmp_path / "o.mp4"), f"--model={tmp_path}", "--int8"],
            ["classify", str(tmp_path / "missing.mp4"), "--model=x"],
            ["classify", __file__],
            ["track", str(tmp_path / "missing.mp4"), f"--out={tmp_path}"],
@@ -138,7 +140,7 @@ def test_commands_without_a_bundled_model_say_what_to_train(tmp_path):
   assert "tfsports train augment" in proc.stderr
 
 
-@pytest.mark.parametrize("name,expect", [("upscale", "tiny_x4"), ("track", "tiny"),
+@pytest.mark.parametrize("name,expect", [("upscale", "rep_x4"), ("track", "tiny"),
                                          ("detect", "real"),
                                          ("forecast", "tiny"),
                                          ("classify", "tfsports train actions"),

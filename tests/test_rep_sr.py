@@ -132,3 +132,20 @@ def test_int8_rep_model_emits_pixels_from_stacked_frames(tmp_path):
       assert np.abs(got - want).max() <= tolerance, variant
     with pytest.raises(runners.ModelMismatchError, match="windows of 3"):
       lite(windows[0][:2])
+
+
+def test_stacked_tflite_runs_in_seamless_tiles(tmp_path):
+  config = sr_models.SRConfig.from_preset("rep", scale=2, filters=8, num_blocks=2)
+  generator = sr_models.build_sr_generator(config)
+  _perturb(generator, seed=5, std=0.1)
+  window_model, core = sr_models.inference_generators(generator, config, (16, 20))
+  path = tflite_lib.export_frame_tflite(core, str(tmp_path), (16, 20, 9),
+                                        variants=("float32",))["float32"]
+  tiled = runners.TiledRunner(runners.load_runner(path))
+  # 3x3 convolutions: head, 2 blocks, tail: a radius of at least 4 pixels.
+  assert tiled.margin >= 5
+  window = np.random.default_rng(7).integers(0, 256, (3, 37, 53, 3), np.uint8)
+  got = tiled(window).astype(int)
+  want = runners.KerasRunner(window_model)(window).astype(int)
+  assert got.shape == want.shape == (74, 106, 3)
+  assert np.abs(got - want).max() <= 1

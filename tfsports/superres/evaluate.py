@@ -126,16 +126,19 @@ def evaluate_real(model, paths, scale, kernels=("area", "bicubic"), num_frames=8
         row = {"clip": os.path.basename(path), "kernel": kernel,
                "size": f"{hr.shape[2]}x{hr.shape[1]}",
                "psnr_y": video_quality.psnr_y(hr, out, scale),
-               "ssim_y": video_quality.ssim_y(hr, out, scale)}
+               "ssim_y": video_quality.ssim_y(hr, out, scale),
+               "tof": video_quality.tof(hr, out)}
         best = None
         for name, base in bicubic_upscale(lr, scale).items():
           p = video_quality.psnr_y(hr, base, scale)
           if best is None or p > best[1]:
             best = (name, p, video_quality.ssim_y(hr, base, scale))
         row.update(bicubic=best[0], bicubic_psnr_y=best[1], bicubic_ssim_y=best[2],
+                   bicubic_tof=video_quality.tof(hr, bicubic_upscale(lr, scale)[best[0]]),
                    gain_db=row["psnr_y"] - best[1])
         rows.append(row)
-  keys = ("psnr_y", "ssim_y", "bicubic_psnr_y", "bicubic_ssim_y", "gain_db")
+  keys = ("psnr_y", "ssim_y", "tof", "bicubic_psnr_y", "bicubic_ssim_y", "bicubic_tof",
+          "gain_db")
   mean = {k: float(np.mean([r[k] for r in rows])) for k in keys}
   return {"clips": rows, "mean": mean, "min_gain_db": float(min(r["gain_db"] for r in rows))}
 
@@ -143,10 +146,12 @@ def evaluate_real(model, paths, scale, kernels=("area", "bicubic"), num_frames=8
 def format_real(report):
   """A plain-text table of `evaluate_real`'s rows."""
   lines = [f"{'clip':28s} {'kernel':8s} {'PSNR-Y':>7s} {'bicubic':>8s} {'gain':>6s} "
-           f"{'SSIM-Y':>7s} {'bicubic':>8s}"]
+           f"{'SSIM-Y':>7s} {'bicubic':>8s} {'tOF':>6s} {'bicubic':>8s}"]
+  tof = lambda r, key: f"{r[key]:6.3f}" if key in r else f"{'':6s}"
   row = lambda name, kernel, r: (
       f"{name[:28]:28s} {kernel:8s} {r['psnr_y']:7.2f} {r['bicubic_psnr_y']:8.2f} "
-      f"{r['gain_db']:+6.2f} {r['ssim_y']:7.4f} {r['bicubic_ssim_y']:8.4f}")
+      f"{r['gain_db']:+6.2f} {r['ssim_y']:7.4f} {r['bicubic_ssim_y']:8.4f} "
+      f"{tof(r, 'tof')} {tof(r, 'bicubic_tof'):>8s}")
   for r in report["clips"]:
     lines.append(row(r["clip"], r["kernel"], r))
   lines.append(row("mean", "", report["mean"]) + f"  (worst gain {report['min_gain_db']:+.2f})")

@@ -91,7 +91,8 @@ class SRTrainConfig(config_lib.Config):
   export_size: tuple = (180, 320)
   tflite_variants: tuple = tflite_lib.VARIANTS
   # A fine-tune: the generator starts from a bundled preset's (or an export
-  # folder's, or a run directory's) generator weights.
+  # folder's, or a run directory's) generator weights; "bundled": the
+  # bundled "rep" preset of this scale (`BUNDLED`).
   init_from: str = ""
   verbose: int = 1
 
@@ -113,7 +114,7 @@ TRAIN_PRESETS = {
     "rep": SRTrainConfig(preset="rep", g_learning_rate=5e-4),
     # The main job: the bundled rep_x4 fine-tuned on the data at a tenth of
     # its learning rate, within 10 minutes on 2 cores, evaluation included.
-    "finetune": SRTrainConfig(preset="rep", init_from="rep_x4", train_steps=700,
+    "finetune": SRTrainConfig(preset="rep", init_from="bundled", train_steps=700,
                               warmup_steps=400, g_learning_rate=5e-5,
                               d_learning_rate=1e-4, tflite_variants=("float32", "int8")),
     # For tests: seconds on a CPU.
@@ -197,6 +198,8 @@ def build(config):
 
 
 GENERATOR_WEIGHTS = "generator.weights.h5"
+# The bundled presets of the "rep" generator, by scale.
+BUNDLED = {4: "rep_x4", 2: "broadcast_x2"}
 
 
 def restore(trained):
@@ -207,6 +210,11 @@ def restore(trained):
   source = trained.config.init_from
   if restored or not source:
     return restored
+  if source == "bundled":
+    if trained.config.scale not in BUNDLED:
+      raise errors.UserError(f"--init_from=bundled: no bundled preset at x{trained.config.scale} "
+                             f"(bundled: {', '.join(f'x{s}' for s in sorted(BUNDLED))})")
+    source = BUNDLED[trained.config.scale]
   from tfsports.serving import loader
   folder = loader.kind("superres").presets().get(source) or os.path.expanduser(source)
   generator = trained.model.generator
@@ -434,17 +442,25 @@ JOB = job_lib.JobSpec(
                      field="real_eval_videos"),
     ),
     run_dir=lambda config: f"runs/sr_{config.preset}_x{config.scale}",
+    default_preset="finetune",
     field_help={
         "scale": "Upscaling factor; 1 = restoration.",
         "data": "'synthetic', folders or files of videos, or TFRecords, comma-separated.",
-        "degradation": "Degradation preset: real, bicubic, light, broadcast, restore.",
+        "degradation": "Degradation preset: real, bicubic, light, broadcast, broadcast_h264, "
+                       "area, opencv_bicubic, restore.",
+        "init_from": "Start the generator from a bundled preset, export or run "
+                     "('bundled': the rep preset of this scale).",
         "strategy": "tf.distribute strategy: default, mirrored, multi_worker, tpu.",
         "mixed_precision": "Mixed precision policy: '', mixed_float16, mixed_bfloat16.",
         "jit_compile": "XLA-compile the train step.",
         "train_steps": "Total generator steps.", "warmup_steps": "Reconstruction-only steps first.",
         "batch_size": "Global batch size.", "checkpoint_every": "Steps between checkpoints.",
     },
-    examples=("tfsports train superres                  # tiny x4: synthetic + ../shared real footage",
+    examples=("tfsports train superres                  # the main job: bundled rep_x4 fine-tuned "
+              "on synthetic + ../shared real footage",
+              "tfsports train superres --data=/videos --eval_video=/held_back/a.mp4   # on yours",
+              "tfsports train superres --preset=rep --scale=2 --degradation=broadcast_h264   "
+              "# from scratch",
               "tfsports train superres --preset=test --run_dir=runs/sr_test",
               "tfsports train superres --preset=base --scale=2 --data=synthetic,/videos "
               "--strategy=mirrored"),
