@@ -40,7 +40,7 @@ COMMANDS = {
     "probe": ("tfsports.data.probe", "print video metadata as JSON lines"),
     "synth": ("tfsports.data.synthetic.command",
               "write a synthetic sports dataset with full ground truth"),
-    "tfrecord": ("tfsports.data.tfrecord", "write clips as TFRecord shards"),
+    "tfrecord": ("tfsports.data.tfrecord_command", "write clips as TFRecord shards"),
 }
 
 def usage():

@@ -116,7 +116,8 @@ TRAIN_PRESETS = {
     # its learning rate, within 10 minutes on 2 cores, evaluation included.
     "finetune": SRTrainConfig(preset="rep", init_from="bundled", train_steps=700,
                               warmup_steps=400, g_learning_rate=5e-5,
-                              d_learning_rate=1e-4, tflite_variants=("float32", "int8")),
+                              d_learning_rate=1e-4, tflite_variants=("float32", "int8"),
+                              real_eval_kernels=("area", "bicubic")),
     # For tests: seconds on a CPU.
     "test": SRTrainConfig(data="synthetic", train_steps=4, warmup_steps=2, batch_size=2,
                           patch_size=4, crops_per_clip=1, real_eval_videos=(),
