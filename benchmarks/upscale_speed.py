@@ -14,6 +14,7 @@ command's I/O with no model (each frame written as given, resized).
 """
 
 import os
+import re
 import tempfile
 import time
 
@@ -69,7 +70,8 @@ def main(argv):
   print("| model | input -> output | form | end to end fps | model alone fps | ratio |")
   print("|---|---|---|---:|---:|---:|")
   with tempfile.TemporaryDirectory() as tmp:
-    cases = [(p, size) for p in FLAGS.presets for size in SIZES[int(p[-1])]]
+    scale_of = lambda name: int(re.search(r"x(\d)", name).group(1))
+    cases = [(p, size) for p in FLAGS.presets for size in SIZES[scale_of(p)]]
     for preset, (h, w) in cases:
       src = os.path.join(tmp, f"in_{h}x{w}.mp4")
       video_io.write_video(src, (cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)

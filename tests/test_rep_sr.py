@@ -1,5 +1,7 @@
 """Re-parameterisable super-resolution: the folded model is the trained one."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -149,3 +151,17 @@ def test_stacked_tflite_runs_in_seamless_tiles(tmp_path):
   want = runners.KerasRunner(window_model)(window).astype(int)
   assert got.shape == want.shape == (74, 106, 3)
   assert np.abs(got - want).max() <= 1
+
+
+def test_upscale_picks_the_fine_tune_and_the_int8_file():
+  from tfsports import errors
+  from tfsports.superres import command
+  assert command.choose_model("rep_x4") == "rep_x4"
+  assert command.choose_model("rep_x4", degradation="area") == "rep_x4_area"
+  assert command.choose_model("rep_x4", degradation="bicubic") == "rep_x4_bicubic"
+  path = command.choose_model("rep_x4", int8=True, degradation="area")
+  assert path.endswith(os.path.join("rep_x4_area", "tflite", "int8.tflite"))
+  lite = runners.load_runner(path)
+  assert lite.stacked and lite._lut is None
+  with pytest.raises(errors.UserError, match="fine-tunes of rep_x4: area, bicubic"):
+    command.choose_model("rep_x4", degradation="gaussian")

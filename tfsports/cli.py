@@ -16,6 +16,7 @@ one place. TensorFlow's C++ logging is off unless --verbose is given.
 
 import importlib
 import os
+import re
 import sys
 import textwrap
 
@@ -63,6 +64,69 @@ def _quiet():
   os.environ.setdefault("TFSPORTS_QUIET", "1")    # LiteRT's XNNPACK notice (serving.interpreters)
   import warnings
   warnings.filterwarnings("ignore")
+  _filter_native_stderr()
+
+
+# absl's C++ log lines ("I0000 00:00:1796.. 1234 port.cc:153] ..."), its
+# pre-init notice, and the second line of TensorFlow's CPU-feature notice.
+_NATIVE_NOISE = re.compile(
+    rb"^([IWE]\d{4} [\d:.]+ +\d+ [\w./-]+:\d+\] |"
+    rb"WARNING: All log messages before absl::InitializeLog\(\) is called|"
+    rb"To enable the following instructions: )")
+
+
+def _filter_native_stderr():
+  """Drops TensorFlow's native notices from file descriptor 2.
+
+  On some CPUs TensorFlow prints its oneDNN notice before absl's logging
+  starts, whatever TF_CPP_MIN_LOG_LEVEL says, so the variable alone does not
+  keep a command quiet. fd 2 becomes a pipe that a thread copies to the real
+  stderr, line by line (and "\r" progress updates as they come), less those
+  lines. At exit the real stderr comes back and the thread drains the rest.
+  """
+  import atexit
+  import threading
+  try:
+    real = os.dup(2)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+  except OSError:
+    return
+
+  def pump():
+    pending = b""
+    try:
+      while True:
+        chunk = os.read(read_end, 65536)
+        if not chunk:
+          break
+        pending += chunk
+        while True:
+          cut = min((i for i in (pending.find(b"\n"), pending.find(b"\r")) if i >= 0),
+                    default=-1)
+          if cut < 0:
+            break
+          piece, pending = pending[:cut + 1], pending[cut + 1:]
+          if not _NATIVE_NOISE.match(piece):
+            os.write(real, piece)
+      if pending and not _NATIVE_NOISE.match(pending):
+        os.write(real, pending)
+    except OSError:
+      os.dup2(real, 2)   # never leave writers blocked on a pipe nobody reads
+
+  thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
+  thread.start()
+
+  def restore():
+    try:
+      sys.stderr.flush()
+    except (OSError, ValueError):
+      pass
+    os.dup2(real, 2)     # the pipe's last writer goes: the thread sees its end
+    thread.join(timeout=5)
+
+  atexit.register(restore)
 
 
 def _fail(message):

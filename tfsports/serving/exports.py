@@ -14,7 +14,7 @@ REPORT = "eval_report.json"
 # replaced (a user's --export_dir=~ must never be swapped away).
 EXPORT_ENTRIES = ("saved_model", "tflite", "samples", MODEL_INFO, REPORT,
                   "detector_config.json")
-EXPORT_SUFFIXES = (".tflite", ".keras", ".json", ".md", ".png", ".gif")
+EXPORT_SUFFIXES = (".tflite", ".keras", ".weights.h5", ".json", ".md", ".png", ".gif")
 
 
 class AtomicExport:

@@ -111,7 +111,11 @@ TRAIN_PRESETS = {
                           g_learning_rate=2e-4, ema_momentum=0.999),
     # The real-time generator of re-parameterisable blocks (`SR_PRESETS["rep"]`).
     # Half tiny's learning rate: each fused kernel sums five branches' steps.
-    "rep": SRTrainConfig(preset="rep", g_learning_rate=5e-4),
+    # float32 and int8 only: with `PixelQuant`'s fake-quant nodes in the
+    # graph the converter leaves float16 and dynamic-range weights as float32
+    # (measured: same size, same output), so those files would be copies.
+    "rep": SRTrainConfig(preset="rep", g_learning_rate=5e-4,
+                         tflite_variants=("float32", "int8")),
     # The main job: the bundled rep_x4 fine-tuned on the data at a tenth of
     # its learning rate, within 10 minutes on 2 cores, evaluation included.
     "finetune": SRTrainConfig(preset="rep", init_from="bundled", train_steps=700,
@@ -205,8 +209,8 @@ BUNDLED = {4: "rep_x4", 2: "broadcast_x2"}
 
 def restore(trained):
   """The run's own checkpoint; a new run with `init_from` starts its
-  generator from that preset's, export's or run's generator weights (the
-  discriminators, optimizers and step start afresh)."""
+  generator from that preset's, export's or run's exported generator weights
+  (the EMA ones; the discriminators, optimizers and step start afresh)."""
   restored = trained.run.restore()
   source = trained.config.init_from
   if restored or not source:
@@ -222,19 +226,13 @@ def restore(trained):
   weights = os.path.join(folder, GENERATOR_WEIGHTS)
   if not os.path.isfile(weights):
     weights = os.path.join(folder, "export", GENERATOR_WEIGHTS)
+  # Not the run's checkpoints: the generator's variables are saved there
+  # under the optimizer's paths, so a bare generator does not find them.
+  if not os.path.isfile(weights):
+    raise FileNotFoundError(f"--init_from={source}: no {GENERATOR_WEIGHTS} there (a bundled "
+                            "preset, an export folder or a run directory with its export)")
   try:
-    if os.path.isfile(weights):
-      generator.load_weights(weights)
-    else:
-      latest = tf.train.latest_checkpoint(os.path.join(folder, "checkpoints"))
-      if latest is None:
-        raise FileNotFoundError(f"--init_from={source}: no {GENERATOR_WEIGHTS} or checkpoint "
-                                "there (a bundled preset, an export folder or a run directory)")
-      # Into an uncompiled twin: the compiled trainer would bring the other
-      # run's optimizers and step along with its weights.
-      twin = sr_models.build_sr_generator(trained.parts)
-      tf.train.Checkpoint(generator=twin).restore(latest).expect_partial()
-      generator.set_weights(twin.get_weights())
+    generator.load_weights(weights)
   except ValueError as e:
     raise errors.UserError(f"--init_from={source}: its generator does not fit preset "
                            f"{trained.config.preset!r} at x{trained.config.scale} ({e})") from None
@@ -331,8 +329,9 @@ def export(trained, export_dir, report):
   for k in range(8):
     hr = synthetic.render_clip(rep_scene, seed=config.seed + 20_000, index=k)["frames"]
     representative.append(sr_eval.make_lr(hr, degradation, seed=k))
-  core_shape = tuple(core.input_shape[1:])
-  stacked = core_shape != (window, h, w, 3)
+  # "rep" cores take the window stacked on channels.
+  stacked = sr_models.is_rep(generator)
+  core_shape = (h, w, 3 * window) if stacked else (window, h, w, 3)
   calibration = [runners.stack_window(r) if stacked else r for r in representative[:4]]
   # Calibrate int8 on half the windows; compare with the SavedModel on the rest.
   tflite = tflite_lib.export_frame_tflite(core, os.path.join(export_dir, "tflite"),
