@@ -145,9 +145,9 @@ def evaluate_real(model, paths, scale, kernels=("area", "bicubic"), num_frames=8
         for name, base in bicubic_upscale(lr, scale).items():
           p = video_quality.psnr_y(hr, base, scale)
           if best is None or p > best[1]:
-            best = (name, p, video_quality.ssim_y(hr, base, scale))
+            best = (name, p, video_quality.ssim_y(hr, base, scale), base)
         row.update(bicubic=best[0], bicubic_psnr_y=best[1], bicubic_ssim_y=best[2],
-                   bicubic_tof=video_quality.tof(hr, bicubic_upscale(lr, scale)[best[0]]),
+                   bicubic_tof=video_quality.tof(hr, best[3]),
                    gain_db=row["psnr_y"] - best[1])
         rows.append(row)
   keys = ("psnr_y", "ssim_y", "tof", "bicubic_psnr_y", "bicubic_ssim_y", "bicubic_tof",

@@ -139,10 +139,6 @@ def build_rep_generator(config, image_size=(None, None), deploy=False):
   return keras.Model(inputs, out, name="sr_generator_deploy" if deploy else "sr_generator")
 
 
-def is_rep(generator):
-  return any(isinstance(layer, layers.RepConv2D) for layer in generator.layers)
-
-
 def fold_sr_generator(generator, config, image_size=(None, None)):
   """The deploy form of a trained "rep" generator: each `RepConv2D` folded
   into one `Conv2D`, input stacked on channels [B, h, w, 3T]. Equal to the
@@ -163,7 +159,7 @@ def inference_generators(generator, config, image_size):
   "rep": both are the folded model, the core taking the window stacked on
   channels [1, h, w, 3T], so the edge graph has no stacking op (the runner
   stacks with one `cv2.merge`). "residual": the generator itself, twice."""
-  if not is_rep(generator):
+  if config.block != "rep":
     return generator, generator
   folded = fold_sr_generator(generator, config)
   frames = keras.Input((config.num_frames, None, None, 3), name="frames")

@@ -330,7 +330,7 @@ def export(trained, export_dir, report):
     hr = synthetic.render_clip(rep_scene, seed=config.seed + 20_000, index=k)["frames"]
     representative.append(sr_eval.make_lr(hr, degradation, seed=k))
   # "rep" cores take the window stacked on channels.
-  stacked = sr_models.is_rep(generator)
+  stacked = trained.parts.block == "rep"
   core_shape = (h, w, 3 * window) if stacked else (window, h, w, 3)
   calibration = [runners.stack_window(r) if stacked else r for r in representative[:4]]
   # Calibrate int8 on half the windows; compare with the SavedModel on the rest.
