@@ -370,6 +370,16 @@ def from_numpy_iterator(make_iterator, specs):
   return ds.map(to_tensors)
 
 
+def _frame_pixels(path):
+  """Height x width of a file's frames; 1 for a file that cannot be probed
+  (its worker reports it as a bad file)."""
+  try:
+    info = video_io.probe(path)
+  except video_io.VideoReadError:
+    return 1
+  return info.width * info.height
+
+
 class _Raised:
   def __init__(self, error):
     self.error = error
@@ -377,9 +387,12 @@ class _Raised:
 
 def video_clips(paths, labels, num_frames, image_size, stride=1, hop=None,
                 input_context=None, cycle_length=2, deterministic=True,
-                max_objects=MAX_OBJECTS):
+                max_objects=MAX_OBJECTS, decode="processes"):
   """Clips decoded from video files with PyAV, in one pass per file,
-  `cycle_length` files at once in threads (`parallel_interleave`).
+  `cycle_length` files at once: in long-lived worker processes writing to
+  shared memory (`decode_pool`, the default), or with decode="threads" in
+  threads of this process (`parallel_interleave`; the same clips in the
+  same order, slower where the colour conversion holds the GIL).
 
   A file that turns out corrupt or unreadable is logged with its reason and
   skipped (clips before the damage are kept); the pipeline goes on.
@@ -406,11 +419,24 @@ def video_clips(paths, labels, num_frames, image_size, stride=1, hop=None,
     except video_io.VideoReadError as e:
       logging.warning("skipping the rest of %s", e)
 
+  def pooled():
+    from tfsports.data import decode_pool
+    slot_bytes = None if size else num_frames * 3 * max(
+        (_frame_pixels(p) for p, _ in files), default=1)
+    with decode_pool.acquire(cycle_length) as pool:
+      for frames, label in pool.clips(
+          files, num_frames, stride=stride, hop=hop, size=size, slot_bytes=slot_bytes,
+          on_bad_file=lambda m: logging.warning("skipping the rest of %s", m)):
+        yield frames, np.int32(label)
+
   height, width = image_size or (None, None)
   signature = (tf.TensorSpec([num_frames, height, width, 3], tf.uint8),
                tf.TensorSpec([], tf.int32))
   empty = {k: tf.constant(v) for k, v in empty_annotations(num_frames, max_objects).items()}
-  dataset = from_numpy_iterator(
-      lambda: parallel_interleave(files, file_clips, cycle_length), signature)
+  if decode not in ("processes", "threads"):
+    raise ValueError(f"decode must be 'processes' or 'threads', got {decode!r}")
+  make = pooled if decode == "processes" else (
+      lambda: parallel_interleave(files, file_clips, cycle_length))
+  dataset = from_numpy_iterator(make, signature)
   dataset = dataset.map(lambda f, l: dict(frames=f, label=l, **empty))
   return _options(dataset, deterministic)

@@ -224,15 +224,22 @@ def read_clip(path, num_frames, stride=1, start=0, size=None):
   return np.stack(out)
 
 
-def iter_clips(path, num_frames, stride=1, hop=None, size=None, threads=False):
+def iter_clips(path, num_frames, stride=1, hop=None, size=None, threads=False,
+               new_clip=None):
   """Yields consecutive clips in one decoding pass: uint8 [T, H, W, 3].
 
   Clip k holds frames k*hop + i*stride for i < num_frames. `hop` defaults to
   the clip's span (non-overlapping clips). A tail too short for a clip is
   dropped; corrupt files raise `VideoReadError`.
+
+  `new_clip(shape)` gives the array each non-overlapping clip is written
+  into (default: a new one), so a caller can reuse memory that is already
+  mapped, as the decode pool's shared-memory slots are: a fresh 720p clip
+  costs more in page faults than its copy.
   """
   span = (num_frames - 1) * stride + 1
   hop = hop or span
+  new_clip = new_clip or (lambda shape: np.empty(shape, np.uint8))
   if hop == span:
     # Clips that do not overlap: each wanted frame is copied once, straight
     # into its clip (stacking a window costs a third of the decode rate).
@@ -242,7 +249,7 @@ def iter_clips(path, num_frames, stride=1, hop=None, size=None, threads=False):
       if offset % stride:
         continue
       if clip is None:
-        clip = np.empty((num_frames,) + frame.shape, np.uint8)
+        clip = new_clip((num_frames,) + frame.shape)
       clip[offset // stride] = frame
       if offset == span - 1:
         yield clip
