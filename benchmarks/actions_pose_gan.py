@@ -7,7 +7,8 @@ supervised; writes the tables as markdown and an animated picture of
 generated skeletons beside real ones, per class.
 
     python benchmarks/actions_pose_gan.py [--data=DIR] [--seeds=0,1,2,3,4]
-        [--experiments=augment,ssl] [--gif=docs/pose_gan.gif] [--out=results.md]
+        [--experiments=augment,ssl] [--unlabelled_videos=DIR,...]
+        [--gif=docs/pose_gan.gif] [--out=results.md]
 """
 
 import os
@@ -30,6 +31,10 @@ flags.DEFINE_list("labels_per_class", ["5", "10", "0"], "Label efficiency settin
 flags.DEFINE_integer("ssl_seeds", 3, "Label efficiency: the first N seeds.")
 flags.DEFINE_integer("epochs", 150, "Classifier epochs.")
 flags.DEFINE_integer("ssl_steps", 1500, "Supervised and semi-supervised steps.")
+flags.DEFINE_list("unlabelled_videos", [os.path.join(os.path.dirname(__file__), "..", "..",
+                                                     "shared", "data", "real", "video")],
+                  "Label efficiency: videos (or folders of them) whose tracked players' "
+                  "poses join the unlabelled pool; empty: the training clips alone.")
 flags.DEFINE_string("gif", "", "Write generated next to real skeletons here.")
 flags.DEFINE_string("out", "", "Append the markdown tables here.")
 FLAGS = flags.FLAGS
@@ -73,6 +78,18 @@ def write_gif(path, real, fake, class_names, per_class=3, cell=96):
                 cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 60, 40), 1)
     frames.append(np.concatenate([header] + rows))
   video_io.write_gif(path, frames, fps=5.0)
+
+
+def video_files(paths):
+  from tfsports.data import sources
+  out = []
+  for p in paths:
+    if os.path.isdir(p):
+      out += sorted(os.path.join(p, f) for f in os.listdir(p)
+                    if f.lower().endswith(sources.VIDEO_EXTENSIONS))
+    elif p:
+      out.append(p)
+  return out
 
 
 def augmentation_table(per_class, result, seeds):
@@ -121,14 +138,24 @@ def main(argv):
     print(f"wrote {FLAGS.gif}")
   if "ssl" in FLAGS.experiments:
     t0 = time.perf_counter()
+    videos = video_files(FLAGS.unlabelled_videos)
+    extra = px.player_pose_windows(videos, pools.fps, pools.num_frames) if videos else None
+    pool = len(px.windows_of(pools, range(len(pools.train)))[0])
+    print(f"unlabelled pool: {pool} training-clip windows + "
+          f"{0 if extra is None else len(extra)} player windows of {len(videos)} videos "
+          f"({time.perf_counter() - t0:.0f} s)", flush=True)
     rows = px.label_efficiency(pools, [int(s) for s in FLAGS.labels_per_class],
-                               seeds[:FLAGS.ssl_seeds], steps=FLAGS.ssl_steps)
+                               seeds[:FLAGS.ssl_seeds], steps=FLAGS.ssl_steps,
+                               unlabelled_extra=extra)
     spread = {}
     for per_class in {r[0] for r in rows}:
       for method in ("supervised", "ssgan"):
         spread[per_class, method] = np.std([r[3] for r in rows if r[:1] == (per_class,)
                                             and r[2] == method])
-    tables.append(ssgan.summarise(rows) + "\n\nStd over seeds: " + ", ".join(
+    tables.append(f"Unlabelled pool: {pool} windows of the training clips and "
+                  f"{0 if extra is None else len(extra)} of the tracked players of "
+                  + (", ".join(os.path.basename(v) for v in videos) or "no videos") + "\n\n"
+                  + ssgan.summarise(rows) + "\n\nStd over seeds: " + ", ".join(
         f"{p or 'all'}/{m} {v:.1%}" for (p, m), v in sorted(spread.items())))
     print(tables[-1], f"\n({time.perf_counter() - t0:.0f} s)", flush=True)
   if FLAGS.out:

@@ -3,6 +3,7 @@ track at the model's rate, break where the track is lost, and come out as
 CSV rows and an annotated video."""
 
 import csv
+import os
 
 import numpy as np
 import pytest
@@ -111,3 +112,43 @@ def test_command_needs_an_output_directory_and_a_video(video, tmp_path):
                                    match="--players needs --out")
   test_case.run_command_error_test("classify", str(tmp_path), "--model=tiny", "--players",
                                    f"--out={tmp_path / 'o'}", match="takes a video")
+
+
+def test_track_windows_carry_larger_pose_crops_and_their_source_frames(video):
+  windows = list(players.track_windows(video, _tracks(), 10.0, (24, 16), 3, pose_size=(48, 32)))
+  assert windows and all(w[3].shape == (3, 24, 16, 3) and w[4].shape == (3, 48, 32, 3)
+                         for w in windows)
+  first = [w for w in windows if w[0] == 1][0]
+  assert first[1:3] == (0, 3) and first[5] == [0, 1, 2]
+  # The pose crop is the same player, only larger.
+  assert first[4].mean() > 190 and first[3].mean() > 190
+  assert all(w[4] is None for w in players.track_windows(video, _tracks(), 10.0, (24, 16), 3))
+
+
+def test_player_pose_windows_are_computed_once_per_video(video, tmp_path, monkeypatch):
+  from tfsports.actions import pose_experiments as px
+  from tfsports.actions import pose_stream
+  from tfsports.data import pose as pose_lib
+  from tfsports.serving import loader
+  calls = []
+
+  def fake_windows(path, fps, num_frames, detector, config, poser, min_found):
+    calls.append(path)
+    return np.full((4, num_frames, pose_stream.FEATURES), len(calls), np.float32)
+
+  monkeypatch.setattr(px, "_video_player_windows", fake_windows)
+  monkeypatch.setattr(loader, "load", lambda *a, **k: object())
+  monkeypatch.setattr(pose_lib, "ClipPoser", lambda mode: object())
+  cache = str(tmp_path / "cache")
+  first = px.player_pose_windows([video], 10.0, 3, cache_dir=cache, log=lambda m: None)
+  again = px.player_pose_windows([video], 10.0, 3, cache_dir=cache, log=lambda m: None)
+  assert first.shape == (4, 3, pose_stream.FEATURES) and calls == [video]
+  np.testing.assert_array_equal(first, again)
+  # Another window length is another entry; a damaged entry is recomputed.
+  px.player_pose_windows([video], 10.0, 5, cache_dir=cache, log=lambda m: None)
+  assert len(calls) == 2
+  for name in os.listdir(cache):
+    with open(os.path.join(cache, name), "wb") as f:
+      f.write(b"damaged")
+  assert px.player_pose_windows([video], 10.0, 3, cache_dir=cache,
+                                log=lambda m: None)[0, 0, 0] == 3

@@ -64,49 +64,68 @@ class _Window:
     self.start, self.frames, self.pose_crops, self.sources = start, [], [], []
 
 
+def track_windows(path, tracks, fps, size, num_frames, pose_size=None):
+  """Each track's windows of crops at `fps`, in the order they end: yields
+  (track_id, start, end, frames uint8 [num_frames, H, W, 3], pose_crops
+  uint8 [num_frames, H2, W2, 3] or None, sources) where start and end count
+  sampled frames, `sources` are the source frame indices the window covers,
+  and a window cut short by a lost track (at least `MIN_FRAMES` frames) is
+  padded by repeating its last crop. `tracks`: {source frame: float32 [K, 5]
+  (id, x, y, w, h)}; `size` and `pose_size` are (height, width)."""
+  open_windows = {}
+
+  def close(track_id, window, k_end):
+    if len(window.frames) < MIN_FRAMES:
+      return None
+    pad = num_frames - len(window.frames)
+    frames = np.stack(window.frames + [window.frames[-1]] * pad)
+    pose_crops = (np.stack(window.pose_crops + [window.pose_crops[-1]] * pad)
+                  if pose_size else None)
+    return (int(track_id), window.start, k_end, frames, pose_crops, window.sources)
+
+  k = -1
+  for k, (n, frame) in enumerate(sampled_frames(path, fps)):
+    here = {int(r[0]): r[1:] for r in tracks.get(n, np.zeros((0, 5)))}
+    for track_id in [i for i in open_windows if i not in here]:
+      done = close(track_id, open_windows.pop(track_id), k)
+      if done:
+        yield done
+    for track_id, box in here.items():
+      window = open_windows.setdefault(track_id, _Window(k))
+      window.frames.append(crop_to_aspect(frame, box, size))
+      if pose_size:
+        window.pose_crops.append(crop_to_aspect(frame, box, pose_size))
+      window.sources.append(n)
+      if len(window.frames) == num_frames:
+        done = close(track_id, open_windows.pop(track_id), k + 1)
+        if done:
+          yield done
+  for track_id, window in open_windows.items():
+    done = close(track_id, window, k + 1)
+    if done:
+      yield done
+
+
 def label_tracks(path, tracks, classifier):
   """Rows {track_id, start_s, end_s, action, score, first, last} (first and
   last: source frame indices) of each track's windows. `tracks`: {source
   frame: float32 [K, 5] (id, x, y, w, h)}."""
   from tfsports.actions import pose_stream
   fps = getattr(classifier, "fps", None) or video_io.probe(path).fps or 25.0
-  size, T = tuple(classifier.image_size), classifier.num_frames
+  size = tuple(classifier.image_size)
   poser = getattr(classifier, "poser", None)
-  pose_size = (size[0] * POSE_SCALE, size[1] * POSE_SCALE)
+  pose_size = (size[0] * POSE_SCALE, size[1] * POSE_SCALE) if poser is not None else None
   names = classifier.class_names
-  open_windows, rows = {}, []
-
-  def close(track_id, window, k_end):
-    if len(window.frames) < MIN_FRAMES:
-      return
-    pad = T - len(window.frames)
-    frames = np.stack(window.frames + [window.frames[-1]] * pad)
-    keypoints = None
-    if poser is not None:
-      keypoints = pose_stream.pose_features(
-          poser(np.stack(window.pose_crops + [window.pose_crops[-1]] * pad)))
+  rows = []
+  for track_id, start, end, frames, pose_crops, sources in track_windows(
+      path, tracks, fps, size, classifier.num_frames, pose_size):
+    keypoints = None if poser is None else pose_stream.pose_features(poser(pose_crops))
     probs = classifier.classify(frames, keypoints)
     k = int(np.argmax(probs))
-    rows.append({"track_id": int(track_id), "start_s": round(window.start / fps, 3),
-                 "end_s": round(k_end / fps, 3),
+    rows.append({"track_id": track_id, "start_s": round(start / fps, 3),
+                 "end_s": round(end / fps, 3),
                  "action": names[k] if names else str(k), "score": round(float(probs[k]), 4),
-                 "first": window.sources[0], "last": window.sources[-1]})
-
-  k = -1
-  for k, (n, frame) in enumerate(sampled_frames(path, fps)):
-    here = {int(r[0]): r[1:] for r in tracks.get(n, np.zeros((0, 5)))}
-    for track_id in [i for i in open_windows if i not in here]:
-      close(track_id, open_windows.pop(track_id), k)
-    for track_id, box in here.items():
-      window = open_windows.setdefault(track_id, _Window(k))
-      window.frames.append(crop_to_aspect(frame, box, size))
-      if poser is not None:
-        window.pose_crops.append(crop_to_aspect(frame, box, pose_size))
-      window.sources.append(n)
-      if len(window.frames) == T:
-        close(track_id, open_windows.pop(track_id), k + 1)
-  for track_id, window in open_windows.items():
-    close(track_id, window, k + 1)
+                 "first": sources[0], "last": sources[-1]})
   return sorted(rows, key=lambda r: (r["track_id"], r["start_s"]))
 
 

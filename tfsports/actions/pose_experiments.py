@@ -6,14 +6,20 @@ stream trained on the real labels alone.
     pools = load_pose_pools(data, fps=0, mode="crop", num_frames=0)
     augmentation(pools, per_class=10, seeds=range(5))  -> rows
     label_efficiency(pools, (5, 10, 0), seeds=range(3)) -> rows
+    player_pose_windows(videos, fps, num_frames)  -> unlabelled windows
 """
 
 import dataclasses
+import json
+import os
+import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from tfsports import errors
+from tfsports.actions import players as players_lib
 from tfsports.actions import pose_gan
 from tfsports.actions import pose_stream
 from tfsports.actions import ssgan as ssgan_lib
@@ -218,3 +224,68 @@ def label_efficiency(pools, labels_per_class, seeds, steps=1500, unlabelled_extr
       log(f"  labels/class={per_class or 'all'} seed={seed}: supervised {acc_sup:.1%} "
           f"ssgan {acc_gan:.1%}")
   return rows
+
+
+# Player crops are cut at this (height, width): the aspect of one standing
+# player, as the basketball set's crops are.
+PLAYER_CROP = (256, 128)
+
+
+def _video_player_windows(path, fps, num_frames, detector, tracker_config, poser,
+                          min_found):
+  from tfsports.tracking import pipeline
+  info = video_io.probe(path)
+  tracks = pipeline.track_frames(video_io.iter_frames(path), detector, info.fps or 25.0,
+                                 tracker_config)["tracks"]
+  out = []
+  for _, _, _, _, crops, _ in players_lib.track_windows(
+      path, tracks, fps, PLAYER_CROP, num_frames, pose_size=PLAYER_CROP):
+    poses = poser(crops)
+    if np.mean(poses["score"] > 0) < min_found:
+      continue
+    out += [pose_stream.pose_features(poses), pose_stream.pose_features(
+        pose_stream.flipped(poses))]
+  return (np.stack(out) if out else
+          np.zeros((0, num_frames, pose_stream.FEATURES), np.float32))
+
+
+def player_pose_windows(videos, fps, num_frames, detector="real", tracker_preset="centernet",
+                        min_found=0.5, cache_dir=None, log=print):
+  """Unlabelled pose windows of the players of real videos, for a
+  semi-supervised discriminator: each video's players detected and tracked
+  (`tfsports track`'s detector and tracker), each track cut into windows of
+  `num_frames` crops at `fps` (`players.track_windows`), BlazePose on each
+  crop, and each window and its mirror image kept where a pose was found in
+  at least `min_found` of its frames. Cached per video (key: the file, the
+  rate, the window, the detector, the tracker, the pose post-processing).
+  Returns float32 [M, num_frames, FEATURES]."""
+  from tfsports.serving import loader
+  from tfsports.tracking import tracker as tracker_lib
+  cache_dir = cache_dir or pose_lib.default_cache_dir()
+  config = tracker_lib.TrackerConfig.from_preset(tracker_preset)
+  runner, poser, out = None, None, []
+  for path in videos:
+    extra = json.dumps([float(fps), num_frames, detector, tracker_preset, min_found,
+                        PLAYER_CROP])
+    file = os.path.join(cache_dir, pose_lib.cache_key(path, "players", extra) + ".npy")
+    windows = None
+    if os.path.exists(file):
+      try:
+        windows = np.load(file)
+      except (OSError, ValueError, EOFError):
+        windows = None
+    if windows is None:
+      if runner is None:
+        runner = loader.load("detector", detector, prefer="tflite")
+        poser = pose_lib.ClipPoser("crop")
+      windows = _video_player_windows(path, fps, num_frames, runner, config, poser, min_found)
+      os.makedirs(cache_dir, exist_ok=True)
+      fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".npy")
+      with os.fdopen(fd, "wb") as f:
+        np.save(f, windows)
+      os.replace(tmp, file)
+      errors.public_mode(file)
+    log(f"  {os.path.basename(path)}: {len(windows)} player pose windows")
+    out.append(windows)
+  return (np.concatenate(out) if out else
+          np.zeros((0, num_frames, pose_stream.FEATURES), np.float32))

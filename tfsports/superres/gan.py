@@ -91,7 +91,65 @@ class VideoSRGAN(gan_lib.GAN):
       fake_s, fake_t = self._logits(fake)
       g_adv = self.g_loss_fn(fake_s) + self.g_loss_fn(fake_t)
       per_example += self.adversarial_weight * g_adv
+    extra, extra_logs = self.extra_generator_loss(data, fake)
+    per_example += extra
     psnr = tf.image.psnr(tf.clip_by_value(fake[:, 1], 0, 1), real[:, 1], max_val=1.0)
     return loop.average_loss(per_example), {
         "reconstruction_loss": rec, "temporal_loss": temporal, "g_adv_loss": g_adv,
-        "psnr": psnr}
+        "psnr": psnr, **extra_logs}
+
+  def extra_generator_loss(self, data, fake):
+    """Per-example terms [B] a subclass adds to the generator's loss, and
+    the per-example values it logs."""
+    del data
+    return tf.zeros(tf.shape(fake)[:1]), {}
+
+
+class DistilledVideoSRGAN(VideoSRGAN):
+  """The video SR GAN with a frozen teacher generator: the student also
+  matches the teacher's frames (`output_weight`) and, through a learned 1x1
+  adapter to the teacher's width, the teacher's last low-resolution
+  features on the centre window (`feature_weight`), in the warm-up and the
+  adversarial phase alike.
+
+  `student_features` and `teacher_features` are models from the window to
+  (frame, features [B, h, w, C]) sharing the generators' layers; the
+  adapter trains with the generator's optimizer."""
+  METRICS = VideoSRGAN.METRICS + ("distill_loss", "feature_loss")
+
+  def __init__(self, generator, spatial_discriminator, temporal_discriminator, teacher,
+               student_features, teacher_features, **kwargs):
+    super().__init__(generator, spatial_discriminator, temporal_discriminator, **kwargs)
+    self.teacher = teacher
+    self.teacher.trainable = False
+    self.student_features = student_features
+    self.teacher_features = teacher_features
+    self.teacher_features.trainable = False
+    import keras
+    self.adapter = keras.Sequential(
+        [keras.Input(student_features.output_shape[1][1:]),
+         keras.layers.Conv2D(teacher_features.output_shape[1][-1], 1, name="adapter_conv")],
+        name="feature_adapter")
+
+  def compile(self, *args, output_weight=1.0, feature_weight=0.1, **kwargs):
+    super().compile(*args, **kwargs)
+    self.output_weight = output_weight
+    self.feature_weight = feature_weight
+
+  @property
+  def generator_variables(self):
+    return self.generator.trainable_variables + self.adapter.trainable_variables
+
+  def extra_generator_loss(self, data, fake):
+    lr, _ = data
+    windows = [lr[:, k:k + self.window] for k in range(3)]
+    taught = tf.stop_gradient(tf.stack(
+        [self.teacher(w, training=False) for w in windows], axis=1))
+    distill = losses_lib.charbonnier_loss(tf.cast(taught, tf.float32), fake)
+    _, student = self.student_features(windows[1], training=True)
+    _, target = self.teacher_features(windows[1], training=False)
+    diff = tf.cast(self.adapter(student), tf.float32) - tf.stop_gradient(
+        tf.cast(target, tf.float32))
+    feature = tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
+    return (self.output_weight * distill + self.feature_weight * feature,
+            {"distill_loss": distill, "feature_loss": feature})

@@ -190,6 +190,22 @@ def build_sr_generator(config, image_size=(None, None)):
   return keras.Model(frames, out, name="sr_generator")
 
 
+def feature_layer(config):
+  """The name of the generator's last low-resolution feature layer (what the
+  tail upsamples), where distillation matches student and teacher."""
+  if config.block == "rep":
+    return f"block{config.num_blocks - 1}_lrelu" if config.num_blocks else "head_lrelu"
+  return "body_skip"
+
+
+def with_features(generator, config):
+  """Window -> (frame, features [B, h, w, filters]), sharing the
+  generator's layers."""
+  return keras.Model(generator.input,
+                     [generator.output, generator.get_layer(feature_layer(config)).output],
+                     name=f"{generator.name}_features")
+
+
 def apply_sn_conv(x, filters, name, strides=2):
   conv = keras.layers.Conv2D(filters, 4 if strides == 2 else 3, strides=strides,
                              padding="same", name=f"{name}_conv")

@@ -94,6 +94,14 @@ class SRTrainConfig(config_lib.Config):
   # folder's, or a run directory's) generator weights; "bundled": the
   # bundled "rep" preset of this scale (`BUNDLED`).
   init_from: str = ""
+  # Distillation: a trained teacher (a bundled preset, an export folder or a
+  # run directory with its export) of preset `teacher_preset`, frozen; the
+  # student also matches its frames and, through a 1x1 adapter, its last
+  # low-resolution features.
+  teacher: str = ""
+  teacher_preset: str = "base"
+  distill_weight: float = 1.0
+  feature_weight: float = 0.1
   verbose: int = 1
 
   RESUMABLE_FIELDS = ("train_steps", "warmup_steps", "verbose", "strategy", "run_dir", "checkpoint_every",
@@ -122,6 +130,11 @@ TRAIN_PRESETS = {
                               warmup_steps=400, g_learning_rate=5e-5,
                               d_learning_rate=1e-4, tflite_variants=("float32", "int8"),
                               real_eval_kernels=("area", "bicubic")),
+    # The real-time student distilled from a `base` teacher trained by
+    # `--preset=base` into runs/sr_base_x4 (features and frames in the
+    # warm-up, then the GAN stage with the teacher's frames still a target).
+    "distill": SRTrainConfig(preset="rep", teacher="runs/sr_base_x4", g_learning_rate=5e-4,
+                             tflite_variants=("float32", "int8")),
     # For tests: seconds on a CPU.
     "test": SRTrainConfig(data="synthetic", train_steps=4, warmup_steps=2, batch_size=2,
                           patch_size=4, crops_per_clip=1, real_eval_videos=(),
@@ -175,22 +188,48 @@ class SampleImages(keras.callbacks.Callback):
                        max_outputs=2)
 
 
+def load_teacher(config):
+  """The frozen teacher generator of `config.teacher` (preset
+  `config.teacher_preset` at the run's scale) and its config."""
+  teacher_config = sr_models.SRConfig.from_preset(config.teacher_preset, scale=config.scale)
+  teacher = sr_models.build_sr_generator(teacher_config)
+  weights = generator_weights(config.teacher, "--teacher")
+  try:
+    teacher.load_weights(weights)
+  except ValueError as e:
+    raise errors.UserError(f"--teacher={config.teacher}: its generator does not fit preset "
+                           f"{config.teacher_preset!r} at x{config.scale} ({e})") from None
+  teacher.trainable = False
+  return teacher, teacher_config
+
+
 def build_trainer(config, sr_config):
   generator = sr_models.build_sr_generator(sr_config)
-  trainer = sr_gan.VideoSRGAN(generator,
-                              sr_models.build_spatial_discriminator(sr_config),
-                              sr_models.build_temporal_discriminator(sr_config))
+  discriminators = (sr_models.build_spatial_discriminator(sr_config),
+                    sr_models.build_temporal_discriminator(sr_config))
+  weights = {}
+  if config.teacher:
+    teacher, teacher_config = load_teacher(config)
+    trainer = sr_gan.DistilledVideoSRGAN(
+        generator, *discriminators, teacher, sr_models.with_features(generator, sr_config),
+        sr_models.with_features(teacher, teacher_config))
+    weights = {"output_weight": config.distill_weight, "feature_weight": config.feature_weight}
+  else:
+    trainer = sr_gan.VideoSRGAN(generator, *discriminators)
   return trainer.compile_from_config(
       config, d_beta_1=0.5, g_beta_1=0.9, d_steps=config.d_steps,
       adversarial_weight=config.adversarial_weight, temporal_weight=config.temporal_weight,
-      r1_weight=config.r1_weight, gp_weight=config.gp_weight, jit_compile=config.jit_compile)
+      r1_weight=config.r1_weight, gp_weight=config.gp_weight, jit_compile=config.jit_compile,
+      **weights)
 
 
 def run_directory(trainer, config):
-  """The run directory's checkpoints of every network and optimizer."""
+  """The run directory's checkpoints of every network and optimizer (and a
+  distilled run's feature adapter)."""
+  extra = {"adapter": trainer.adapter} if hasattr(trainer, "adapter") else {}
   return trainer.run_directory(config.run_dir, config.keep_checkpoints,
                                spatial_discriminator=trainer.spatial_discriminator,
-                               temporal_discriminator=trainer.temporal_discriminator)
+                               temporal_discriminator=trainer.temporal_discriminator, **extra)
 
 
 def build(config):
@@ -207,6 +246,22 @@ GENERATOR_WEIGHTS = "generator.weights.h5"
 BUNDLED = {4: "rep_x4", 2: "broadcast_x2"}
 
 
+def generator_weights(source, flag):
+  """The trained generator's weights file of a bundled preset, an export
+  folder or a run directory with its export."""
+  from tfsports.serving import loader
+  folder = loader.kind("superres").presets().get(source) or os.path.expanduser(source)
+  weights = os.path.join(folder, GENERATOR_WEIGHTS)
+  if not os.path.isfile(weights):
+    weights = os.path.join(folder, "export", GENERATOR_WEIGHTS)
+  # Not the run's checkpoints: the generator's variables are saved there
+  # under the optimizer's paths, so a bare generator does not find them.
+  if not os.path.isfile(weights):
+    raise FileNotFoundError(f"{flag}={source}: no {GENERATOR_WEIGHTS} there (a bundled "
+                            "preset, an export folder or a run directory with its export)")
+  return weights
+
+
 def restore(trained):
   """The run's own checkpoint; a new run with `init_from` starts its
   generator from that preset's, export's or run's exported generator weights
@@ -220,17 +275,8 @@ def restore(trained):
       raise errors.UserError(f"--init_from=bundled: no bundled preset at x{trained.config.scale} "
                              f"(bundled: {', '.join(f'x{s}' for s in sorted(BUNDLED))})")
     source = BUNDLED[trained.config.scale]
-  from tfsports.serving import loader
-  folder = loader.kind("superres").presets().get(source) or os.path.expanduser(source)
   generator = trained.model.generator
-  weights = os.path.join(folder, GENERATOR_WEIGHTS)
-  if not os.path.isfile(weights):
-    weights = os.path.join(folder, "export", GENERATOR_WEIGHTS)
-  # Not the run's checkpoints: the generator's variables are saved there
-  # under the optimizer's paths, so a bare generator does not find them.
-  if not os.path.isfile(weights):
-    raise FileNotFoundError(f"--init_from={source}: no {GENERATOR_WEIGHTS} there (a bundled "
-                            "preset, an export folder or a run directory with its export)")
+  weights = generator_weights(source, "--init_from")
   try:
     generator.load_weights(weights)
   except ValueError as e:
@@ -450,6 +496,12 @@ JOB = job_lib.JobSpec(
                        "area, opencv_bicubic, restore.",
         "init_from": "Start the generator from a bundled preset, export or run "
                      "('bundled': the rep preset of this scale).",
+        "teacher": "Distil from this trained generator (a bundled preset, export or run "
+                   "directory; preset --teacher_preset): the student also matches its frames "
+                   "and features.",
+        "teacher_preset": "The teacher's generator preset (tiny, base, rep).",
+        "distill_weight": "Weight of the teacher's frames in the student's loss.",
+        "feature_weight": "Weight of the teacher's features (through a 1x1 adapter).",
         "strategy": "tf.distribute strategy: default, mirrored, multi_worker, tpu.",
         "mixed_precision": "Mixed precision policy: '', mixed_float16, mixed_bfloat16.",
         "jit_compile": "XLA-compile the train step.",
@@ -462,6 +514,8 @@ JOB = job_lib.JobSpec(
               "tfsports train superres --preset=rep --scale=2 --degradation=broadcast_h264   "
               "# from scratch",
               "tfsports train superres --preset=test --run_dir=runs/sr_test",
+              "tfsports train superres --preset=base && tfsports train superres "
+              "--preset=distill   # a base teacher, then the real-time student",
               "tfsports train superres --preset=base --scale=2 --data=synthetic,/videos "
               "--strategy=mirrored"),
 )
