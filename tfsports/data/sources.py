@@ -419,10 +419,15 @@ def video_clips(paths, labels, num_frames, image_size, stride=1, hop=None,
     except video_io.VideoReadError as e:
       logging.warning("skipping the rest of %s", e)
 
+  # Native-size slots fit the largest file: probed on the first pass only,
+  # not on every epoch.
+  native_slot = []
+
   def pooled():
     from tfsports.data import decode_pool
-    slot_bytes = None if size else num_frames * 3 * max(
-        (_frame_pixels(p) for p, _ in files), default=1)
+    if not size and not native_slot:
+      native_slot.append(num_frames * 3 * max((_frame_pixels(p) for p, _ in files), default=1))
+    slot_bytes = None if size else native_slot[0]
     with decode_pool.acquire(cycle_length) as pool:
       for frames, label in pool.clips(
           files, num_frames, stride=stride, hop=hop, size=size, slot_bytes=slot_bytes,
