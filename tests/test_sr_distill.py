@@ -89,3 +89,15 @@ def test_a_teacher_that_is_not_there_or_does_not_fit_is_a_clear_error(tmp_path, 
     sr.train(_student(tmp_path, str(tmp_path), "x"))
   with pytest.raises(errors.UserError, match="--teacher=.*does not fit preset 'base'"):
     sr.train(dataclasses.replace(_student(tmp_path, teacher_run, "y"), teacher_preset="base"))
+
+
+def test_the_main_job_distils_from_the_bundled_teacher_of_its_scale():
+  main = sr.SRTrainConfig.from_preset("finetune")
+  assert sr.teacher_of(main) == "base_x4"
+  teacher, teacher_config = sr.load_teacher(main)
+  assert teacher_config.filters == 64 and not teacher.trainable
+  # No bundled teacher at x2: the main job there is a plain fine-tune, and
+  # the distill preset says what to do.
+  assert sr.teacher_of(dataclasses.replace(main, scale=2)) == ""
+  with pytest.raises(errors.UserError, match="no bundled teacher at x2.*--teacher=RUN_DIR"):
+    sr.teacher_of(sr.SRTrainConfig.from_preset("distill", scale=2))

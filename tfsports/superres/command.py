@@ -1,6 +1,6 @@
 r"""Upscales (or restores) a video with a super-resolution model.
 
-    tfsports upscale IN.mp4 OUT.mp4 [--model=rep_x4] [--int8] [--degradation=area]
+    tfsports upscale IN.mp4 OUT.mp4 [--model=distilled_x4] [--int8] [--degradation=area]
     tfsports upscale --list_models
 
 --model takes a SavedModel directory, a .tflite file or a bundled preset
@@ -29,13 +29,15 @@ FLAGS = flags.FLAGS
 
 def define_flags():
   """Command-line flags; defined on demand so the module imports cleanly."""
-  flags.DEFINE_string("model", "rep_x4", "SavedModel dir, .tflite file or preset name "
-                      "(rep_x4: x4 real time; broadcast_x2: 540p/720p broadcasts to 2x).")
+  flags.DEFINE_string("model", "distilled_x4", "SavedModel dir, .tflite file or preset name "
+                      "(distilled_x4: x4 real time, distilled from the base_x4 teacher; "
+                      "rep_x4: its start; broadcast_x2: 540p/720p broadcasts to 2x).")
   flags.DEFINE_bool("int8", False, "Run the preset's (or export's) int8 TFLite model: the "
                     "edge form, about 3x float32 on a CPU, within 0.1 dB.")
   flags.DEFINE_string("degradation", "", "How the video was made small, when known: "
-                      "picks the preset's fine-tune for it (e.g. area, bicubic: "
-                      "rep_x4_area, rep_x4_bicubic). Empty: the blind model.")
+                      "picks the preset's fine-tune for it (--model=rep_x4 "
+                      "--degradation=area or bicubic: rep_x4_area, rep_x4_bicubic). Empty: "
+                      "the blind model.")
   flags.DEFINE_bool("list_models", False, "List the bundled presets and exit.")
   flags.DEFINE_bool("resize", False, "Resize input frames to a fixed-shape model's size.")
   flags.DEFINE_integer("crf", 18, "H.264 quality of the output (lower is better).")
@@ -84,7 +86,7 @@ def runner_for(located, num_threads=2):
   return runners.load_runner(located.path, num_threads=num_threads)
 
 
-def upscale_video(in_path, out_path, model="rep_x4", resize=False, crf=18,
+def upscale_video(in_path, out_path, model="distilled_x4", resize=False, crf=18,
                   num_threads=2, progress=False, crop=None, denoise=False,
                   lossless=False):
   """Streams `in_path` through the model into an H.264 `out_path` at the

@@ -97,7 +97,9 @@ class SRTrainConfig(config_lib.Config):
   # Distillation: a trained teacher (a bundled preset, an export folder or a
   # run directory with its export) of preset `teacher_preset`, frozen; the
   # student also matches its frames and, through a 1x1 adapter, its last
-  # low-resolution features.
+  # low-resolution features. "bundled": the bundled teacher of this scale
+  # where there is one (`BUNDLED_TEACHERS`), else none; "required": that
+  # teacher, or an error.
   teacher: str = ""
   teacher_preset: str = "base"
   distill_weight: float = 1.0
@@ -125,15 +127,20 @@ TRAIN_PRESETS = {
     "rep": SRTrainConfig(preset="rep", g_learning_rate=5e-4,
                          tflite_variants=("float32", "int8")),
     # The main job: the bundled rep_x4 fine-tuned on the data at a tenth of
-    # its learning rate, within 10 minutes on 2 cores, evaluation included.
-    "finetune": SRTrainConfig(preset="rep", init_from="bundled", train_steps=700,
+    # its learning rate and distilled from the bundled `base_x4` teacher,
+    # within 10 minutes on 2 cores, evaluation included (its output is the
+    # bundled `distilled_x4`).
+    "finetune": SRTrainConfig(preset="rep", init_from="bundled", teacher="bundled",
+                              train_steps=700,
                               warmup_steps=400, g_learning_rate=5e-5,
                               d_learning_rate=1e-4, tflite_variants=("float32", "int8"),
                               real_eval_kernels=("area", "bicubic")),
-    # The real-time student distilled from a `base` teacher trained by
-    # `--preset=base` into runs/sr_base_x4 (features and frames in the
-    # warm-up, then the GAN stage with the teacher's frames still a target).
-    "distill": SRTrainConfig(preset="rep", teacher="runs/sr_base_x4", g_learning_rate=5e-4,
+    # The real-time student from scratch, distilled from the bundled `base`
+    # teacher of its scale (`--teacher=runs/sr_base_x4` for one trained by
+    # `--preset=base`):
+    # features and frames in the warm-up, then the GAN stage with the
+    # teacher's frames still a target.
+    "distill": SRTrainConfig(preset="rep", teacher="required", g_learning_rate=5e-4,
                              tflite_variants=("float32", "int8")),
     # For tests: seconds on a CPU.
     "test": SRTrainConfig(data="synthetic", train_steps=4, warmup_steps=2, batch_size=2,
@@ -193,11 +200,12 @@ def load_teacher(config):
   `config.teacher_preset` at the run's scale) and its config."""
   teacher_config = sr_models.SRConfig.from_preset(config.teacher_preset, scale=config.scale)
   teacher = sr_models.build_sr_generator(teacher_config)
-  weights = generator_weights(config.teacher, "--teacher")
+  source = teacher_of(config)
+  weights = generator_weights(source, "--teacher")
   try:
     teacher.load_weights(weights)
   except ValueError as e:
-    raise errors.UserError(f"--teacher={config.teacher}: its generator does not fit preset "
+    raise errors.UserError(f"--teacher={source}: its generator does not fit preset "
                            f"{config.teacher_preset!r} at x{config.scale} ({e})") from None
   teacher.trainable = False
   return teacher, teacher_config
@@ -208,7 +216,7 @@ def build_trainer(config, sr_config):
   discriminators = (sr_models.build_spatial_discriminator(sr_config),
                     sr_models.build_temporal_discriminator(sr_config))
   weights = {}
-  if config.teacher:
+  if teacher_of(config):
     teacher, teacher_config = load_teacher(config)
     trainer = sr_gan.DistilledVideoSRGAN(
         generator, *discriminators, teacher, sr_models.with_features(generator, sr_config),
@@ -244,6 +252,22 @@ def build(config):
 GENERATOR_WEIGHTS = "generator.weights.h5"
 # The bundled presets of the "rep" generator, by scale.
 BUNDLED = {4: "rep_x4", 2: "broadcast_x2"}
+# The bundled teachers (preset `base`), by scale.
+BUNDLED_TEACHERS = {4: "base_x4"}
+
+
+def teacher_of(config):
+  """The teacher `config.teacher` names at the run's scale ("" for none)."""
+  if config.teacher not in ("bundled", "required"):
+    return config.teacher
+  if config.scale in BUNDLED_TEACHERS:
+    return BUNDLED_TEACHERS[config.scale]
+  if config.teacher == "required":
+    raise errors.UserError(f"--teacher: no bundled teacher at x{config.scale} (bundled: "
+                           f"{', '.join(f'x{s}' for s in sorted(BUNDLED_TEACHERS))}); train "
+                           f"one with --preset=base --scale={config.scale} and pass "
+                           "--teacher=RUN_DIR")
+  return ""
 
 
 def generator_weights(source, flag):
@@ -509,13 +533,13 @@ JOB = job_lib.JobSpec(
         "batch_size": "Global batch size.", "checkpoint_every": "Steps between checkpoints.",
     },
     examples=("tfsports train superres                  # the main job: bundled rep_x4 fine-tuned "
-              "on synthetic + ../shared real footage",
+              "on synthetic + ../shared real footage, distilled from the bundled base_x4",
               "tfsports train superres --data=/videos --eval_video=/held_back/a.mp4   # on yours",
               "tfsports train superres --preset=rep --scale=2 --degradation=broadcast_h264   "
               "# from scratch",
               "tfsports train superres --preset=test --run_dir=runs/sr_test",
               "tfsports train superres --preset=base && tfsports train superres "
-              "--preset=distill   # a base teacher, then the real-time student",
+              "--preset=distill --teacher=runs/sr_base_x4   # your teacher, then its student",
               "tfsports train superres --preset=base --scale=2 --data=synthetic,/videos "
               "--strategy=mirrored"),
 )
