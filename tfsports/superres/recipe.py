@@ -200,13 +200,8 @@ def load_teacher(config):
   `config.teacher_preset` at the run's scale) and its config."""
   teacher_config = sr_models.SRConfig.from_preset(config.teacher_preset, scale=config.scale)
   teacher = sr_models.build_sr_generator(teacher_config)
-  source = teacher_of(config)
-  weights = generator_weights(source, "--teacher")
-  try:
-    teacher.load_weights(weights)
-  except ValueError as e:
-    raise errors.UserError(f"--teacher={source}: its generator does not fit preset "
-                           f"{config.teacher_preset!r} at x{config.scale} ({e})") from None
+  load_generator_weights(teacher, teacher_of(config), "--teacher", config.teacher_preset,
+                         config.scale)
   teacher.trainable = False
   return teacher, teacher_config
 
@@ -286,6 +281,16 @@ def generator_weights(source, flag):
   return weights
 
 
+def load_generator_weights(generator, source, flag, preset, scale):
+  """`generator.load_weights` from `source` (`generator_weights`), with a
+  one-line error naming the flag when the weights do not fit."""
+  try:
+    generator.load_weights(generator_weights(source, flag))
+  except ValueError as e:
+    raise errors.UserError(f"{flag}={source}: its generator does not fit preset "
+                           f"{preset!r} at x{scale} ({e})") from None
+
+
 def restore(trained):
   """The run's own checkpoint; a new run with `init_from` starts its
   generator from that preset's, export's or run's exported generator weights
@@ -299,13 +304,8 @@ def restore(trained):
       raise errors.UserError(f"--init_from=bundled: no bundled preset at x{trained.config.scale} "
                              f"(bundled: {', '.join(f'x{s}' for s in sorted(BUNDLED))})")
     source = BUNDLED[trained.config.scale]
-  generator = trained.model.generator
-  weights = generator_weights(source, "--init_from")
-  try:
-    generator.load_weights(weights)
-  except ValueError as e:
-    raise errors.UserError(f"--init_from={source}: its generator does not fit preset "
-                           f"{trained.config.preset!r} at x{trained.config.scale} ({e})") from None
+  load_generator_weights(trained.model.generator, source, "--init_from", trained.config.preset,
+                         trained.config.scale)
   return None
 
 
