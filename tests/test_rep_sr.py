@@ -163,5 +163,8 @@ def test_upscale_picks_the_fine_tune_and_the_int8_file():
   assert path.endswith(os.path.join("rep_x4_area", "tflite", "int8.tflite"))
   lite = runners.load_runner(path)
   assert lite.stacked and lite._lut is None
-  with pytest.raises(errors.UserError, match="fine-tunes of rep_x4: area, bicubic"):
+  with pytest.raises(errors.UserError, match="fine-tunes of rep_x4: area, bicubic\\)"):
     command.choose_model("rep_x4", degradation="gaussian")
+  # The default model has no fine-tunes: the error names the one that has.
+  with pytest.raises(errors.UserError, match="distilled_x4: none; try --model=rep_x4"):
+    command.choose_model("distilled_x4", degradation="area")

@@ -67,8 +67,11 @@ def choose_model(model, int8=False, degradation=""):
     tuned = f"{model}_{degradation}"
     if tuned not in presets:
       known = sorted(p[len(model) + 1:] for p in presets if p.startswith(f"{model}_"))
+      elsewhere = sorted(p[:-len(degradation) - 1] for p in presets
+                         if p.endswith(f"_{degradation}"))
+      hint = f"; try --model={elsewhere[0]}" if elsewhere else ""
       raise errors.UserError(f"--degradation={degradation}: no {tuned} preset (fine-tunes of "
-                             f"{model}: {', '.join(known) or 'none'})")
+                             f"{model}: {', '.join(known) or 'none'}{hint})")
     model = tuned
   if not int8:
     return model
