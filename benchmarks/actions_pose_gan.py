@@ -85,8 +85,7 @@ def video_files(paths):
   out = []
   for p in paths:
     if os.path.isdir(p):
-      out += sorted(os.path.join(p, f) for f in os.listdir(p)
-                    if f.lower().endswith(sources.VIDEO_EXTENSIONS))
+      out += sources.list_videos(p)[0]
     elif p:
       out.append(p)
   return out

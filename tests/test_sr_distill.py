@@ -45,14 +45,14 @@ def test_a_student_equal_to_its_teacher_has_nothing_to_learn(tmp_path, teacher_r
   trainer.adapter.set_weights([np.eye(kernel.shape[-1])[None, None].astype(np.float32),
                                np.zeros_like(bias)])
   data = _batch()
-  extra, logs = trainer.extra_generator_loss(data, trainer.generate(data, training=False))
+  extra, logs = trainer.extra_generator_loss(data, *trainer.generate_for_loss(data))
   # Charbonnier's floor is its epsilon, 1e-3.
   np.testing.assert_allclose(logs["distill_loss"], 1e-3, rtol=1e-3)
   np.testing.assert_allclose(logs["feature_loss"], 0.0, atol=1e-10)
   # Another student is pulled towards the teacher by both terms.
   other = sr.build_trainer(_student(tmp_path, teacher_run),
                            sr_models.SRConfig.from_preset("rep", scale=4))
-  _, logs = other.extra_generator_loss(data, other.generate(data, training=False))
+  _, logs = other.extra_generator_loss(data, *other.generate_for_loss(data))
   assert float(tf.reduce_mean(logs["distill_loss"])) > 2e-3
   assert float(tf.reduce_mean(logs["feature_loss"])) > 0
 
@@ -80,8 +80,17 @@ def test_the_adapter_trains_and_a_resumed_run_equals_an_uninterrupted_one(tmp_pa
 
 
 def test_a_student_exports_as_any_rep_model(tmp_path, teacher_run):
-  report = sr.train_sr(_student(tmp_path, teacher_run))
+  config = _student(tmp_path, teacher_run)
+  report = sr.train_sr(config)
   assert set(report["exports"]) >= {"saved_model", "tflite_float32"}
+  # The export is the student alone: its weights are a plain `rep`
+  # generator's (not the teacher's, no adapter), and they are the trained
+  # EMA weights.
+  plain = sr_models.build_sr_generator(sr_models.SRConfig.from_preset("rep", scale=4))
+  plain.load_weights(str(tmp_path / "student" / "export" / sr.GENERATOR_WEIGHTS))
+  trained = sr.train(config).model.ema_generator()
+  for a, b in zip(plain.get_weights(), trained.get_weights()):
+    np.testing.assert_array_equal(a, b)
 
 
 def test_a_teacher_that_is_not_there_or_does_not_fit_is_a_clear_error(tmp_path, teacher_run):

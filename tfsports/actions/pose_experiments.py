@@ -12,13 +12,11 @@ stream trained on the real labels alone.
 import dataclasses
 import json
 import os
-import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tfsports import errors
 from tfsports.actions import players as players_lib
 from tfsports.actions import pose_gan
 from tfsports.actions import pose_stream
@@ -261,30 +259,22 @@ def player_pose_windows(videos, fps, num_frames, detector="real", tracker_preset
   Returns float32 [M, num_frames, FEATURES]."""
   from tfsports.serving import loader
   from tfsports.tracking import tracker as tracker_lib
-  cache_dir = cache_dir or pose_lib.default_cache_dir()
   config = tracker_lib.TrackerConfig.from_preset(tracker_preset)
-  runner, poser, out = None, None, []
+  loaded = {}
+
+  def windows_of(path):
+    if not loaded:
+      loaded.update(detector=loader.load("detector", detector, prefer="tflite"),
+                    poser=pose_lib.ClipPoser("crop"))
+    return {"windows": _video_player_windows(path, fps, num_frames, loaded["detector"], config,
+                                             loaded["poser"], min_found)}
+
+  extra = json.dumps([float(fps), num_frames, detector, tracker_preset, min_found, PLAYER_CROP])
+  out = []
   for path in videos:
-    extra = json.dumps([float(fps), num_frames, detector, tracker_preset, min_found,
-                        PLAYER_CROP])
-    file = os.path.join(cache_dir, pose_lib.cache_key(path, "players", extra) + ".npy")
-    windows = None
-    if os.path.exists(file):
-      try:
-        windows = np.load(file)
-      except (OSError, ValueError, EOFError):
-        windows = None
-    if windows is None:
-      if runner is None:
-        runner = loader.load("detector", detector, prefer="tflite")
-        poser = pose_lib.ClipPoser("crop")
-      windows = _video_player_windows(path, fps, num_frames, runner, config, poser, min_found)
-      os.makedirs(cache_dir, exist_ok=True)
-      fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".npy")
-      with os.fdopen(fd, "wb") as f:
-        np.save(f, windows)
-      os.replace(tmp, file)
-      errors.public_mode(file)
+    # The per-file pose cache, with the whole tracking pass as its "poser".
+    windows = pose_lib.cached_clip_poses(path, lambda p: p, windows_of, cache_dir,
+                                         mode="players", extra=extra)["windows"]
     log(f"  {os.path.basename(path)}: {len(windows)} player pose windows")
     out.append(windows)
   return (np.concatenate(out) if out else

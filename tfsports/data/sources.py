@@ -419,15 +419,14 @@ def video_clips(paths, labels, num_frames, image_size, stride=1, hop=None,
     except video_io.VideoReadError as e:
       logging.warning("skipping the rest of %s", e)
 
-  # Native-size slots fit the largest file: probed on the first pass only,
-  # not on every epoch.
-  native_slot = []
+  if decode not in ("processes", "threads"):
+    raise ValueError(f"decode must be 'processes' or 'threads', got {decode!r}")
+  # Native-size slots fit the largest file: probed once here, not every pass.
+  slot_bytes = None if size or decode != "processes" else num_frames * 3 * max(
+      (_frame_pixels(p) for p, _ in files), default=1)
 
   def pooled():
     from tfsports.data import decode_pool
-    if not size and not native_slot:
-      native_slot.append(num_frames * 3 * max((_frame_pixels(p) for p, _ in files), default=1))
-    slot_bytes = None if size else native_slot[0]
     with decode_pool.acquire(cycle_length) as pool:
       for frames, label in pool.clips(
           files, num_frames, stride=stride, hop=hop, size=size, slot_bytes=slot_bytes,
@@ -438,8 +437,6 @@ def video_clips(paths, labels, num_frames, image_size, stride=1, hop=None,
   signature = (tf.TensorSpec([num_frames, height, width, 3], tf.uint8),
                tf.TensorSpec([], tf.int32))
   empty = {k: tf.constant(v) for k, v in empty_annotations(num_frames, max_objects).items()}
-  if decode not in ("processes", "threads"):
-    raise ValueError(f"decode must be 'processes' or 'threads', got {decode!r}")
   make = pooled if decode == "processes" else (
       lambda: parallel_interleave(files, file_clips, cycle_length))
   dataset = from_numpy_iterator(make, signature)

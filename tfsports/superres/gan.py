@@ -52,6 +52,11 @@ class VideoSRGAN(gan_lib.GAN):
     outs = [self.generator(lr[:, k:k + self.window], training=training) for k in range(3)]
     return tf.cast(tf.stack(outs, axis=1), tf.float32)
 
+  def generate_for_loss(self, data):
+    """The frames the generator's loss scores (`generate` in training mode),
+    and what `extra_generator_loss` needs of the same forward pass."""
+    return self.generate(data, training=True), None
+
   def _targets(self, hr):
     c = self.window // 2
     return hr[:, c:c + 3]
@@ -82,7 +87,7 @@ class VideoSRGAN(gan_lib.GAN):
 
   def generator_loss(self, data):
     real = self._targets(data[1])
-    fake = self.generate(data, training=True)
+    fake, features = self.generate_for_loss(data)
     rec = losses_lib.charbonnier_loss(real, fake)
     temporal = losses_lib.temporal_consistency_loss(real, fake)
     per_example = self.reconstruction_weight * rec + self.temporal_weight * temporal
@@ -91,17 +96,17 @@ class VideoSRGAN(gan_lib.GAN):
       fake_s, fake_t = self._logits(fake)
       g_adv = self.g_loss_fn(fake_s) + self.g_loss_fn(fake_t)
       per_example += self.adversarial_weight * g_adv
-    extra, extra_logs = self.extra_generator_loss(data, fake)
+    extra, extra_logs = self.extra_generator_loss(data, fake, features)
     per_example += extra
     psnr = tf.image.psnr(tf.clip_by_value(fake[:, 1], 0, 1), real[:, 1], max_val=1.0)
     return loop.average_loss(per_example), {
         "reconstruction_loss": rec, "temporal_loss": temporal, "g_adv_loss": g_adv,
         "psnr": psnr, **extra_logs}
 
-  def extra_generator_loss(self, data, fake):
+  def extra_generator_loss(self, data, fake, features):
     """Per-example terms [B] a subclass adds to the generator's loss, and
     the per-example values it logs."""
-    del data
+    del data, features
     return tf.zeros(tf.shape(fake)[:1]), {}
 
 
@@ -140,16 +145,22 @@ class DistilledVideoSRGAN(VideoSRGAN):
   def generator_variables(self):
     return self.generator.trainable_variables + self.adapter.trainable_variables
 
-  def extra_generator_loss(self, data, fake):
+  def generate_for_loss(self, data):
+    """The student's frames, and its centre window's features from the same
+    forward pass (not a second run of the student)."""
     lr, _ = data
-    windows = [lr[:, k:k + self.window] for k in range(3)]
-    taught = tf.stop_gradient(tf.stack(
-        [self.teacher(w, training=False) for w in windows], axis=1))
-    distill = losses_lib.charbonnier_loss(tf.cast(taught, tf.float32), fake)
-    _, student = self.student_features(windows[1], training=True)
-    _, target = self.teacher_features(windows[1], training=False)
-    diff = tf.cast(self.adapter(student), tf.float32) - tf.stop_gradient(
-        tf.cast(target, tf.float32))
+    outs = [self.student_features(lr[:, k:k + self.window], training=True) for k in range(3)]
+    return tf.cast(tf.stack([o[0] for o in outs], axis=1), tf.float32), outs[1][1]
+
+  def extra_generator_loss(self, data, fake, features):
+    lr, _ = data
+    # One teacher pass per window gives its frames and its centre features.
+    taught = [self.teacher_features(lr[:, k:k + self.window], training=False)
+              for k in range(3)]
+    frames = tf.stop_gradient(tf.cast(tf.stack([t[0] for t in taught], axis=1), tf.float32))
+    distill = losses_lib.charbonnier_loss(frames, fake)
+    diff = tf.cast(self.adapter(features), tf.float32) - tf.stop_gradient(
+        tf.cast(taught[1][1], tf.float32))
     feature = tf.reduce_mean(tf.square(diff), axis=[1, 2, 3])
     return (self.output_weight * distill + self.feature_weight * feature,
             {"distill_loss": distill, "feature_loss": feature})
