@@ -46,7 +46,7 @@ INTEGRATION_MODULES = {
     "test_actions_footage", "test_actions_pose", "test_athlete_ssgan", "test_augment", "test_classifier",
     "test_faults", "test_forecast", "test_fuzz_decoders", "test_gan", "test_install",
     "test_multi_worker", "test_safe_mode", "test_serving_contracts", "test_serving_rest",
-    "test_sr", "test_sr_distill", "test_tracking_detector", "test_tracking_video", "test_detect"}
+    "test_sr", "test_sr_distill", "test_sr_kernels", "test_tracking_detector", "test_tracking_video", "test_detect"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,6 +1,6 @@
 r"""Upscales (or restores) a video with a super-resolution model.
 
-    tfsports upscale IN.mp4 OUT.mp4 [--model=distilled_x4] [--int8] [--degradation=area]
+    tfsports upscale IN.mp4 OUT.mp4 [--model=distilled_x4] [--int8] [--degradation=area|auto]
     tfsports upscale --list_models
 
 --model takes a SavedModel directory, a .tflite file or a bundled preset
@@ -34,10 +34,11 @@ def define_flags():
                       "rep_x4: its start; broadcast_x2: 540p/720p broadcasts to 2x).")
   flags.DEFINE_bool("int8", False, "Run the preset's (or export's) int8 TFLite model: the "
                     "edge form, about 3x float32 on a CPU, within 0.1 dB.")
-  flags.DEFINE_string("degradation", "", "How the video was made small, when known: "
-                      "picks the preset's fine-tune for it (--model=rep_x4 "
-                      "--degradation=area or bicubic: rep_x4_area, rep_x4_bicubic). Empty: "
-                      "the blind model.")
+  flags.DEFINE_string("degradation", "", "How the video was made small: picks the "
+                      "preset's fine-tune for it (--model=rep_x4 --degradation=area or "
+                      "bicubic: rep_x4_area, rep_x4_bicubic). auto: the bundled kernel "
+                      "estimator reads it from the video, and keeps the blind model when "
+                      "unsure. Empty: the blind model.")
   flags.DEFINE_bool("list_models", False, "List the bundled presets and exit.")
   flags.DEFINE_bool("resize", False, "Resize input frames to a fixed-shape model's size.")
   flags.DEFINE_integer("crf", 18, "H.264 quality of the output (lower is better).")
@@ -58,10 +59,45 @@ def resolve_model(model):
   return loader.locate("superres", model).path
 
 
+def fine_tunes(model):
+  """The kernels with a bundled fine-tune of preset `model` (`{model}_{kernel}`)."""
+  return sorted(p[len(model) + 1:] for p in list_presets() if p.startswith(f"{model}_"))
+
+
+def auto_estimator(model):
+  """The bundled kernel estimator for `--model=model --degradation=auto`;
+  `UserError` when `model` has no fine-tunes to choose from."""
+  from tfsports.superres import kernels
+  tunes = fine_tunes(model)
+  if not tunes:
+    with_tunes = sorted(p for p in list_presets() if p != model and fine_tunes(p))
+    hint = f"; try --model={with_tunes[0]}" if with_tunes else ""
+    raise errors.UserError(f"--degradation=auto: {model} has no kernel fine-tunes to "
+                           f"choose from{hint}")
+  scale = int(_preset_scale(list_presets()[f"{model}_{tunes[0]}"]))
+  return kernels.KernelEstimator.bundled(scale)
+
+
+def _preset_scale(folder):
+  import json
+  with open(os.path.join(folder, "config.json")) as f:
+    return json.load(f)["scale"]
+
+
+def resolve_auto(model, video, crop=None):
+  """(degradation, verdict) for `--degradation=auto`: the kernel fine-tune
+  of `model` the estimator picks from `video` ("" for the blind model)."""
+  from tfsports.superres import kernels
+  estimator = auto_estimator(model)
+  verdict = estimator.estimate(video, crop)
+  return kernels.choose(verdict, fine_tunes(model), estimator.config.min_confidence), verdict
+
+
 def choose_model(model, int8=False, degradation=""):
   """The model --model, --int8 and --degradation name: `{model}_{degradation}`
   when a degradation is given, and that folder's tflite/int8.tflite for
-  int8. Raises `UserError` when there is no such fine-tune or int8 file."""
+  int8. Raises `UserError` when there is no such fine-tune or int8 file.
+  ("auto" is resolved first, by `resolve_auto`.)"""
   presets = list_presets()
   if degradation:
     tuned = f"{model}_{degradation}"
@@ -154,7 +190,12 @@ def check(argv):
   if len(argv) != 3:
     raise errors.UserError("usage: tfsports upscale IN.mp4 OUT.mp4 [--model=...]")
   catalog.require_inputs(argv[1:2])
-  loader.locate("superres", choose_model(FLAGS.model, FLAGS.int8, FLAGS.degradation))
+  if FLAGS.degradation == "auto":
+    auto_estimator(FLAGS.model)
+    for kernel in [""] + fine_tunes(FLAGS.model):
+      loader.locate("superres", choose_model(FLAGS.model, FLAGS.int8, kernel))
+  else:
+    loader.locate("superres", choose_model(FLAGS.model, FLAGS.int8, FLAGS.degradation))
   return None
 
 
@@ -164,7 +205,13 @@ def main(argv):
   try:
     from tfsports.data import preprocess
     crop = preprocess.parse_box(FLAGS.crop) if FLAGS.crop else None
-    model = choose_model(FLAGS.model, FLAGS.int8, FLAGS.degradation)
+    degradation, note = FLAGS.degradation, ""
+    if degradation == "auto":
+      degradation, verdict = resolve_auto(FLAGS.model, argv[1], crop)
+      note = (f" (--degradation=auto: {verdict['kernel']}, confidence "
+              f"{verdict['confidence']:.2f}; ran "
+              f"{FLAGS.model + '_' + degradation if degradation else FLAGS.model})")
+    model = choose_model(FLAGS.model, FLAGS.int8, degradation)
     n = upscale_video(argv[1], argv[2], model, FLAGS.resize, FLAGS.crf,
                       FLAGS.threads, FLAGS.progress, crop, FLAGS.denoise,
                       FLAGS.lossless)
@@ -172,5 +219,5 @@ def main(argv):
           ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  print(f"wrote {n} frames to {argv[2]}")
+  print(f"wrote {n} frames to {argv[2]}{note}")
   return 0

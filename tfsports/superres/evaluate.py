@@ -112,7 +112,7 @@ def real_clip(path, num_frames, scale, crop=(360, 640), start=0):
 
 
 def evaluate_real(model, paths, scale, kernels=("area", "bicubic"), num_frames=8,
-                  crop=(360, 640), num_threads=2):
+                  crop=(360, 640), num_threads=2, degradation="", int8=False):
   """Scores a model as a user would: through `tfsports upscale`.
 
   Each real clip (see `real_clip`) is downscaled with each kernel and
@@ -120,6 +120,9 @@ def evaluate_real(model, paths, scale, kernels=("area", "bicubic"), num_frames=8
   which is read back and scored against the original frames. "bicubic" is
   the stronger of OpenCV's and TensorFlow's bicubic upscales of the same
   input. model: a SavedModel dir, .tflite file or preset name.
+  degradation, int8: as `tfsports upscale --degradation --int8` (a preset
+  name then); with "auto" each low-res file is estimated on its own and the
+  row records the verdict ("auto_kernel", "auto_confidence") and the model.
   Returns {"clips": [row per clip and kernel], "mean": {...}, "min_gain_db"}.
   """
   from tfsports.superres import command
@@ -133,10 +136,21 @@ def evaluate_real(model, paths, scale, kernels=("area", "bicubic"), num_frames=8
         lr_path = os.path.join(tmp, "lr.mp4")
         out_path = os.path.join(tmp, "out.mp4")
         video_io.write_video(lr_path, lr, fps=fps, lossless=True)
-        command.upscale_video(lr_path, out_path, model, lossless=True,
+        extra, chosen = {}, model
+        if degradation or int8:
+          tuned = degradation
+          if degradation == "auto":
+            tuned, verdict = command.resolve_auto(model, lr_path)
+            extra = {"auto_kernel": verdict["kernel"],
+                     "auto_confidence": verdict["confidence"]}
+          chosen = command.choose_model(model, int8, tuned)
+          # An int8 file's preset is the folder above its tflite/.
+          extra["model"] = (os.path.basename(os.path.dirname(os.path.dirname(chosen)))
+                            if int8 else chosen)
+        command.upscale_video(lr_path, out_path, chosen, lossless=True,
                               num_threads=num_threads)
         out = video_io.read_frames(out_path)
-        row = {"clip": os.path.basename(path), "kernel": kernel,
+        row = {"clip": os.path.basename(path), "kernel": kernel, **extra,
                "size": f"{hr.shape[2]}x{hr.shape[1]}",
                "psnr_y": video_quality.psnr_y(hr, out, scale),
                "ssim_y": video_quality.ssim_y(hr, out, scale),
@@ -166,6 +180,8 @@ def format_real(report):
       f"{r['gain_db']:+6.2f} {r['ssim_y']:7.4f} {r['bicubic_ssim_y']:8.4f} "
       f"{tof(r, 'tof')} {tof(r, 'bicubic_tof'):>8s}")
   for r in report["clips"]:
-    lines.append(row(r["clip"], r["kernel"], r))
+    chosen = (f"  auto: {r['auto_kernel']} {r['auto_confidence']:.2f} -> {r['model']}"
+              if "auto_kernel" in r else "")
+    lines.append(row(r["clip"], r["kernel"], r) + chosen)
   lines.append(row("mean", "", report["mean"]) + f"  (worst gain {report['min_gain_db']:+.2f})")
   return "\n".join(lines)

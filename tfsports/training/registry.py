@@ -8,6 +8,8 @@ import importlib
 # job -> (module holding its `JOB` spec, one-line description); --help's order.
 JOBS = {
     "superres": ("tfsports.superres.recipe", "video super-resolution / restoration GAN"),
+    "sr_kernels": ("tfsports.superres.kernels",
+                   "downscaling-kernel estimator for upscale --degradation=auto"),
     "actions": ("tfsports.actions.recipe", "streaming action classifier"),
     "ssgan": ("tfsports.actions.ssgan", "semi-supervised GAN classifier, few labels"),
     "athletes": ("tfsports.athletes.recipe", "athlete recognition: team, jersey, re-ID"),
