@@ -11,6 +11,8 @@ from tfsports.data import degrade as degrade_lib
 from tfsports.data import video_io
 from tfsports.metrics import video_quality
 from tfsports.serving import runners
+# The evaluation's downscales live with the kernel estimator, which learns them.
+from tfsports.superres.kernels import BROADCAST_CRF, KERNELS, downscale  # noqa: F401
 
 
 def make_lr(hr_frames, degradation, seed=0):
@@ -57,36 +59,6 @@ def evaluate_clips(model, clips, degradation, names=None, temporal=True):
     rows.append(row)
   keys = [k for k in rows[0] if k != "clip"]
   return {"clips": rows, "mean": {k: float(np.mean([r[k] for r in rows])) for k in keys}}
-
-
-# Downscaling kernels of the real-footage evaluation, as a user's tools make
-# them: OpenCV's area filter (antialiased) and its plain resizes (no
-# antialiasing, so they alias; bicubic and Lanczos also ring).
-KERNELS = {"area": cv2.INTER_AREA, "bicubic": cv2.INTER_CUBIC,
-           "bilinear": cv2.INTER_LINEAR, "lanczos": cv2.INTER_LANCZOS4,
-           "nearest": cv2.INTER_NEAREST}
-# A broadcast chain: the area downscale, then H.264 at this crf (a typical
-# distribution quality), as "area_h264".
-BROADCAST_CRF = 23
-
-
-def downscale(frames, scale, kernel):
-  """uint8 [T, H, W, 3] -> uint8 [T, H/scale, W/scale, 3] with an OpenCV
-  kernel, or "KERNEL_h264": that kernel, then an H.264 round trip."""
-  base = kernel[:-len("_h264")] if kernel.endswith("_h264") else kernel
-  if base not in KERNELS:
-    raise ValueError(f"unknown kernel {kernel!r}; known: {', '.join(KERNELS)} "
-                     "(each also as KERNEL_h264)")
-  h, w = frames.shape[1:3]
-  small = np.stack([cv2.resize(f, (w // scale, h // scale), interpolation=KERNELS[base])
-                    for f in frames])
-  if base != kernel:
-    from tfsports.data import degrade
-    h, w = small.shape[1:3]
-    # 4:2:0 H.264 needs even sizes: code an edge-padded copy, keep the frame.
-    even = np.pad(small, [(0, 0), (0, h % 2), (0, w % 2), (0, 0)], mode="edge")
-    small = degrade.h264_roundtrip(even, BROADCAST_CRF)[:, :h, :w]
-  return small
 
 
 def bicubic_upscale(lr_frames, scale):

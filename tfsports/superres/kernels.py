@@ -131,11 +131,34 @@ def luma_patches(lr_frames, patch_size, per_frame, offset=(0, 0)):
   return np.concatenate(out)[..., None].astype(np.float32)
 
 
+# Downscaling kernels of the real-footage evaluation, as a user's tools make
+# them: OpenCV's area filter (antialiased) and its plain resizes (no
+# antialiasing, so they alias; bicubic and Lanczos also ring).
+KERNELS = {"area": cv2.INTER_AREA, "bicubic": cv2.INTER_CUBIC,
+           "bilinear": cv2.INTER_LINEAR, "lanczos": cv2.INTER_LANCZOS4,
+           "nearest": cv2.INTER_NEAREST}
+# A broadcast chain: the area downscale, then H.264 at this crf (a typical
+# distribution quality), as "area_h264".
+BROADCAST_CRF = 23
+
+
 def downscale(frames, scale, kernel):
-  """uint8 [T, H, W, 3] -> uint8 [T, H // scale, W // scale, 3] by one
-  OpenCV kernel of `KERNEL_CLASSES` (the evaluation's `downscale`)."""
-  from tfsports.superres import evaluate
-  return evaluate.downscale(frames, scale, kernel)
+  """uint8 [T, H, W, 3] -> uint8 [T, H/scale, W/scale, 3] with an OpenCV
+  kernel, or "KERNEL_h264": that kernel, then an H.264 round trip."""
+  base = kernel[:-len("_h264")] if kernel.endswith("_h264") else kernel
+  if base not in KERNELS:
+    raise ValueError(f"unknown kernel {kernel!r}; known: {', '.join(KERNELS)} "
+                     "(each also as KERNEL_h264)")
+  h, w = frames.shape[1:3]
+  small = np.stack([cv2.resize(f, (w // scale, h // scale), interpolation=KERNELS[base])
+                    for f in frames])
+  if base != kernel:
+    from tfsports.data import degrade
+    h, w = small.shape[1:3]
+    # 4:2:0 H.264 needs even sizes: code an edge-padded copy, keep the frame.
+    even = np.pad(small, [(0, 0), (0, h % 2), (0, w % 2), (0, 0)], mode="edge")
+    small = degrade.h264_roundtrip(even, BROADCAST_CRF)[:, :h, :w]
+  return small
 
 
 def _jpeg(frame, quality):
