@@ -32,7 +32,7 @@ from tfsports import errors
 from tfsports.data import real as real_data
 from tfsports.training import job as job_lib
 
-# Classes, named as `evaluate.KERNELS` and `--degradation` name them: the
+# Classes, named as `KERNELS` below and `--degradation` name them: the
 # kernels with fine-tunes. OpenCV's other plain x4 resizes (bilinear,
 # Lanczos, nearest) sample a few pixels round each point as bicubic does:
 # a five-way estimator told them apart from bicubic no better than chance
