@@ -28,17 +28,21 @@ FLAGS = flags.FLAGS
 flags.DEFINE_integer("num_videos", 4, "720p files to decode.")
 flags.DEFINE_integer("frames_per_video", 96, "Frames per file.")
 flags.DEFINE_integer("num_frames", 16, "Frames per clip in the pipelines.")
-flags.DEFINE_integer("repeats", 2, "Timed passes; the best is reported.")
+flags.DEFINE_integer("repeats", 4, "Timed rounds over every source; the best is reported.")
 
 
-def _best(fn, repeats):
-  best = float("inf")
-  count = 0
+def _interleaved_best(fns, repeats):
+  """Best rate of each function over `repeats` rounds that run every
+  function once in turn: this machine's speed swings by 2x over tens of
+  seconds, and one source timed in a slow spell would skew the ratios."""
+  best = [float("inf")] * len(fns)
+  counts = [0] * len(fns)
   for _ in range(repeats):
-    start = time.perf_counter()
-    count = fn()
-    best = min(best, time.perf_counter() - start)
-  return count / best
+    for k, fn in enumerate(fns):
+      start = time.perf_counter()
+      counts[k] = fn()
+      best[k] = min(best[k], time.perf_counter() - start)
+  return [c / b for c, b in zip(counts, best)]
 
 
 def main(argv):
@@ -76,16 +80,17 @@ def main(argv):
                          for i in range(clips))
 
     video_pipeline()  # warm up graph building and the decode pool
-    rows = [
-        ("PyAV decode, 720p H.264, one thread", _best(bare_decode, FLAGS.repeats)),
-        ("tf.data video-file pipeline, 720p, decode processes",
-         _best(video_pipeline, FLAGS.repeats)),
-        ("tf.data TFRecord pipeline, 720p JPEG", _best(tfrecord_pipeline, FLAGS.repeats)),
-        ("renderer 256x256", _best(renderer((256, 256), 20), FLAGS.repeats)),
-        ("renderer 720p", _best(renderer(size, 4), FLAGS.repeats)),
+    sources_ = [
+        ("PyAV decode, 720p H.264, one thread", bare_decode),
+        ("tf.data video-file pipeline, 720p, decode processes", video_pipeline),
+        ("tf.data TFRecord pipeline, 720p JPEG", tfrecord_pipeline),
+        ("renderer 256x256", renderer((256, 256), 20)),
+        ("renderer 720p", renderer(size, 4)),
         ("tf.data video-file pipeline, 720p, decode threads",
-         _best(lambda: video_pipeline("threads"), FLAGS.repeats)),
+         lambda: video_pipeline("threads")),
     ]
+    rates = _interleaved_best([fn for _, fn in sources_], FLAGS.repeats)
+    rows = [(name, rate) for (name, _), rate in zip(sources_, rates)]
   decode = rows[0][1]
   print(f"cores: {os.cpu_count()}, tensorflow {tf.__version__}")
   print("| source | frames/s | ratio |")

@@ -30,6 +30,43 @@ def test_roundtrip_frames_match_within_codec_tolerance(tmp_path):
   assert err < 3.0
 
 
+def _smooth_rgb(h=64, w=96, seed=0):
+  import cv2
+  noise = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+  return cv2.GaussianBlur(noise, (7, 7), 2)
+
+
+def _yuv_frame(rgb, colorspace=None, color_range=None):
+  import av
+  frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+  if colorspace is not None:
+    frame.colorspace = colorspace
+  if color_range is not None:
+    frame.color_range = color_range
+  return frame
+
+
+def test_frame_to_rgb_is_unbiased_and_writes_in_place():
+  rgb = _smooth_rgb()
+  frame = _yuv_frame(rgb)
+  out = np.empty_like(rgb)
+  assert video_io.frame_to_rgb(frame, out=out) is out
+  ours = out.astype(float) - rgb
+  swscale = frame.to_ndarray(format="rgb24").astype(float) - rgb
+  # swscale's default conversion is about a level dark; ours is not.
+  assert abs(ours.mean()) < 0.3 and swscale.mean() < -0.8
+  assert np.sqrt((ours ** 2).mean()) < np.sqrt((swscale ** 2).mean())
+  small = video_io.frame_to_rgb(frame, size=(32, 48), out=np.empty((32, 48, 3), np.uint8))
+  assert small.shape == (32, 48, 3)
+
+
+@pytest.mark.parametrize("tags", [dict(colorspace=1), dict(color_range=2)])
+def test_frame_to_rgb_keeps_swscale_for_tagged_frames(tags):
+  # BT.709 and full range need their own matrix, which swscale applies.
+  frame = _yuv_frame(_smooth_rgb(), **tags)
+  np.testing.assert_array_equal(video_io.frame_to_rgb(frame), frame.to_ndarray(format="rgb24"))
+
+
 def test_probe_reports_metadata(tmp_path):
   path = tmp_path / "sq.mp4"
   video_io.write_video(path, _moving_square(), fps=30)

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 from tfsports import config as config_lib
+from tfsports.data import video_io
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,7 +188,7 @@ def h264_roundtrip(frames, crf):
       container.mux(p)
   buffer.seek(0)
   with av.open(buffer, mode="r") as container:
-    out = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    out = [video_io.frame_to_rgb(f) for f in container.decode(video=0)]
   return np.stack(out).astype(np.uint8)
 
 

@@ -117,6 +117,59 @@ def _resize(frame, size):
   return cv2.resize(frame, (width, height), interpolation=interp)
 
 
+# FFmpeg's colour-space codes for which swscale's default conversion is
+# BT.601 in limited range, which is what OpenCV's I420 conversion computes.
+_BT601_TAGS = (2, 5, 6)  # unspecified, BT.470BG, SMPTE 170M
+
+
+def frame_to_rgb(frame, size=None, out=None):
+  """One decoded PyAV frame as uint8 RGB [H, W, 3] (resized to `size`),
+  written into `out` when given.
+
+  4:2:0 frames in BT.601 limited range (nearly all H.264 sports footage)
+  convert with OpenCV, straight into `out`. swscale's default conversion
+  costs as much as decoding the frame, needs one copy more, and comes out
+  about one level dark: an RGB -> yuv420p (swscale) -> RGB round trip is
+  biased by -1.2 levels through swscale and -0.1 through OpenCV (tested).
+  Other formats, full-range and BT.709/BT.2020-tagged frames keep swscale,
+  which honours their tags.
+  """
+  if (frame.format.name == "yuv420p" and frame.colorspace in _BT601_TAGS
+      and frame.color_range in (0, 1) and frame.width % 2 == 0 and frame.height % 2 == 0):
+    native = size is None or tuple(size) == (frame.height, frame.width)
+    rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420,
+                       dst=out if native and out is not None else None)
+  else:
+    rgb = frame.to_ndarray(format="rgb24")
+  rgb = _resize(rgb, size)
+  if out is not None and rgb is not out:
+    out[...] = rgb
+    return out
+  return rgb
+
+
+def _decoded(path, threads=False):
+  """Yields the PyAV frames of `path`; raises `VideoReadError` as
+  `iter_frames` documents."""
+  container, stream = _open(path)
+  if threads:
+    stream.thread_type = "AUTO"
+  declared = stream.frames
+  n = 0
+  with container:
+    try:
+      for frame in container.decode(stream):
+        yield frame
+        n += 1
+    except av.FFmpegError as e:
+      raise VideoReadError(path, f"corrupt stream after frame {n} ({e})") from None
+  if n == 0:
+    raise VideoReadError(path, "no frame could be decoded")
+  if declared and n < declared:
+    raise VideoReadError(
+        path, f"truncated: decoded {n} of the {declared} frames it declares")
+
+
 def iter_frames(path, size=None, threads=False):
   """Yields every frame of `path` in order as uint8 RGB [H, W, 3].
 
@@ -133,23 +186,8 @@ def iter_frames(path, size=None, threads=False):
       that ends before the frame count its container declares raises too,
       after the frames that did decode were yielded.
   """
-  container, stream = _open(path)
-  if threads:
-    stream.thread_type = "AUTO"
-  declared = stream.frames
-  n = 0
-  with container:
-    try:
-      for frame in container.decode(stream):
-        yield _resize(frame.to_ndarray(format="rgb24"), size)
-        n += 1
-    except av.FFmpegError as e:
-      raise VideoReadError(path, f"corrupt stream after frame {n} ({e})") from None
-  if n == 0:
-    raise VideoReadError(path, "no frame could be decoded")
-  if declared and n < declared:
-    raise VideoReadError(
-        path, f"truncated: decoded {n} of the {declared} frames it declares")
+  for frame in _decoded(path, threads):
+    yield frame_to_rgb(frame, size)
 
 
 def read_frames(path, size=None):
@@ -244,13 +282,14 @@ def iter_clips(path, num_frames, stride=1, hop=None, size=None, threads=False,
     # Clips that do not overlap: each wanted frame is copied once, straight
     # into its clip (stacking a window costs a third of the decode rate).
     clip = None
-    for index, frame in enumerate(iter_frames(path, size=size, threads=threads)):
+    for index, frame in enumerate(_decoded(path, threads)):
       offset = index % span
       if offset % stride:
         continue
       if clip is None:
-        clip = new_clip((num_frames,) + frame.shape)
-      clip[offset // stride] = frame
+        clip = new_clip((num_frames,) + (tuple(size) if size else (frame.height, frame.width))
+                        + (3,))
+      frame_to_rgb(frame, size, out=clip[offset // stride])
       if offset == span - 1:
         yield clip
         clip = None
