@@ -43,6 +43,7 @@ def footage(tmp_path_factory):
 
 
 def _config(footage, run_dir, **changes):
+  changes = {"fusion_fraction": 0.34, **changes}
   return recipe.ClassifierTrainConfig.from_preset(
       "test", data=footage, streams="both", run_dir=str(run_dir), **changes)
 
@@ -56,10 +57,17 @@ def trained(footage, tmp_path_factory):
 def test_report_gives_each_stream_and_the_fusion(trained):
   report, _ = trained
   streams = report["eval_streams"]
-  assert set(streams) == {"pixels", "pose", "both"}
+  assert set(streams) == {"pixels", "pose", "both", "sum"}
   assert streams["both"] == report["eval"]["top1"]
   assert report["eval"]["num_clips"] == 2
   assert report["training"]["pose_windows"] > 0
+  # One training file of each class fits the fusion and trains neither stream.
+  fusion = report["fusion"]
+  assert fusion["num_clips"] == 2 and set(fusion["top1"]) == {"pixels", "pose", "sum", "fitted"}
+  assert all(w in recipe.FUSION_GRID for w in fusion["weights"].values())
+  train, held = recipe.training_split(
+      recipe.ClassifierTrainConfig.from_dict(report["config"]))
+  assert len(train) == 4 and len(held) == 2 and not set(train) & set(held)
 
 
 def test_pose_tflite_matches_the_savedmodel_with_builtin_ops(trained):
@@ -69,7 +77,7 @@ def test_pose_tflite_matches_the_savedmodel_with_builtin_ops(trained):
   test_case.run_tflite_builtin_test(report["exports"]["tflite_pose_stream_float32"])
 
 
-def test_fused_signature_adds_the_two_streams_logits(trained):
+def test_fused_signature_weighs_the_two_streams_logits(trained):
   report, _ = trained
   loaded = tf.saved_model.load(report["exports"]["saved_model"])
   rng = np.random.default_rng(0)
@@ -80,8 +88,9 @@ def test_fused_signature_adds_the_two_streams_logits(trained):
                                      keypoints=tf.constant(keypoints))["probabilities"]
   pixels = loaded.signatures["serving_default"](frames=tf.constant(frames))["probabilities"]
   pose = loaded.signatures["pose"](keypoints=tf.constant(keypoints))["probabilities"]
-  # softmax(a + b) is the normalised product of softmax(a) and softmax(b).
-  product = pixels.numpy() * pose.numpy()
+  # softmax(a x + b y) is the normalised product of softmax(x)^a and softmax(y)^b.
+  a, b = report["fusion"]["weights"]["pixels"], report["fusion"]["weights"]["pose"]
+  product = pixels.numpy() ** a * pose.numpy() ** b
   np.testing.assert_allclose(fused.numpy(), product / product.sum(-1, keepdims=True),
                              atol=1e-5)
   states = loaded.signatures["pose_initial_states"](batch_size=tf.constant(2))

@@ -60,3 +60,36 @@ def test_pose_stream_saves_safely_and_converts_to_builtin_tflite(tmp_path):
       for n, shape in pose_stream.stream_state_specs(CONFIG)]]
   paths = tflite.export_tflite(stream, specs, str(tmp_path), ("float32",))
   test_case.run_tflite_builtin_test(paths["float32"])
+
+
+def _clip_logits(correct, margin, labels, k=3, windows=2):
+  """Per clip, `windows` window logits [windows, k]: +margin on the label
+  where `correct`, else on the next class."""
+  out = []
+  for y, ok in zip(labels, correct):
+    logits = np.zeros((windows, k), np.float32)
+    logits[:, y if ok else (y + 1) % k] = margin
+    out.append(logits)
+  return out
+
+
+def test_fusion_weights_turn_down_a_confidently_wrong_stream():
+  from tfsports.actions import recipe
+  labels = np.arange(12) % 3
+  pixels = _clip_logits([k % 2 == 0 for k in range(12)], 8.0, labels)   # half, overconfident
+  pose = _clip_logits([k % 4 != 3 for k in range(12)], 1.5, labels)     # 3 in 4, modest
+  a, b = recipe.fit_fusion_weights(pixels, pose, labels)
+  assert a < b and a <= 0.3
+  fused = recipe.fused_logits(pixels, pose, (a, b))
+  assert recipe.clip_top1(fused, labels, ("x", "y", "z"))["top1"] == 0.75
+
+
+def test_fusion_weights_follow_the_likelihood_of_both_streams():
+  from tfsports.actions import recipe
+  labels = np.arange(6) % 3
+  right = _clip_logits([True] * 6, 2.0, labels)
+  # Two streams that are always right: the surest fusion, both at the top.
+  assert recipe.fit_fusion_weights(right, right, labels) == (2.0, 2.0)
+  # Two that are always wrong: as close to uniform as the grid allows.
+  wrong = _clip_logits([False] * 6, 2.0, labels)
+  assert sorted(recipe.fit_fusion_weights(wrong, wrong, labels)) == [0.0, 0.1]

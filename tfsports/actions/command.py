@@ -62,15 +62,18 @@ class SavedModelClassifier:
 
 class TFLiteStreamClassifier:
   """The streaming .tflite pixel model, and beside it the pose stream's
-  (pose_stream_float32.tflite) when the export has one: their logits add."""
+  (pose_stream_float32.tflite) when the export has one: their logits add,
+  weighted by the export's fusion weights (pixels, pose)."""
 
-  def __init__(self, path, num_frames, class_names, threads=2, pose_path=None):
+  def __init__(self, path, num_frames, class_names, threads=2, pose_path=None,
+               fusion_weights=(1.0, 1.0)):
     from tfsports.serving import runners
     self.stream = runners.StreamingTFLiteRunner(path, threads)
     self.pose_stream = runners.StreamingTFLiteRunner(pose_path, threads) if pose_path else None
     self.num_frames = num_frames
     self.image_size = self.stream.frame_shape
     self.class_names = class_names
+    self.fusion_weights = tuple(float(w) for w in fusion_weights)
 
   def classify(self, window, keypoints=None):
     self.stream.reset()
@@ -80,7 +83,8 @@ class TFLiteStreamClassifier:
       self.pose_stream.reset()
       for k in keypoints:
         pose_logits = self.pose_stream(np.asarray(k, np.float32))
-      logits = logits + pose_logits
+      a, b = self.fusion_weights
+      logits = a * logits + b * pose_logits
     e = np.exp(logits - logits.max())
     return e / e.sum()
 
@@ -127,8 +131,9 @@ def runner_for(located, num_threads=2, use_pose=True):
       if not os.path.exists(pose_path):
         raise FileNotFoundError(f"{pose_path}: the pose stream model_info.json names is "
                                 f"missing (--nopose classifies from pixels alone)")
-    clf = TFLiteStreamClassifier(located.path, info["num_frames"], names, num_threads,
-                                 pose_path)
+    clf = TFLiteStreamClassifier(
+        located.path, info["num_frames"], names, num_threads, pose_path,
+        (pose_info or {}).get("fusion_weights", (1.0, 1.0)))
   else:
     clf = SavedModelClassifier(located.path, use_pose=bool(pose_info))
     clf.class_names = names

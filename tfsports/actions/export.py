@@ -23,7 +23,8 @@ MODEL_INFO = "model_info.json"
 
 def export_classifier_saved_model(model, stream, config, export_dir, class_names,
                                   name="classifier", version=1, pose_model=None,
-                                  pose_stream_model=None, pose_config=None):
+                                  pose_stream_model=None, pose_config=None,
+                                  fusion_weights=(1.0, 1.0)):
   """EXPORT_DIR/<name>/<version>/ with three signatures:
 
   serving_default(frames uint8 [B, T, H, W, 3]) -> probabilities [B, K],
@@ -34,7 +35,7 @@ def export_classifier_saved_model(model, stream, config, export_dir, class_names
   and, with the pose stream, four more:
 
   fused(frames, keypoints float32 [B, T, F]) -> as serving_default, from
-      the sum of both streams' logits
+      the two streams' logits weighted by `fusion_weights` (pixels, pose)
   pose(keypoints) -> as serving_default, from the pose stream alone
   pose_stream_step(keypoints [B, F], state_*) -> logits, state_*
   pose_initial_states(batch_size) -> the pose stream's state_* zeros
@@ -70,7 +71,7 @@ def export_classifier_saved_model(model, stream, config, export_dir, class_names
       tf.TensorSpec([], tf.int32, name="batch_size")])
   if pose_model is not None:
     _add_pose_endpoints(archive, model, pose_model, pose_stream_model, pose_config, config,
-                        result)
+                        result, fusion_weights)
   return saved_model_lib.write_saved_model(
       archive, export_dir, name,
       [{"frames": np.zeros((1, config.num_frames, h, w, 3), np.uint8)}], version=version)
@@ -98,7 +99,7 @@ def stream_endpoints(stream, specs):
 
 
 def _add_pose_endpoints(archive, model, pose_model, pose_stream_model, pose_config, config,
-                        result):
+                        result, fusion_weights):
   h, w = config.image_size
   features = pose_stream.FEATURES
   specs = pose_stream.stream_state_specs(pose_config)
@@ -107,8 +108,10 @@ def _add_pose_endpoints(archive, model, pose_model, pose_stream_model, pose_conf
   keypoints_spec = tf.TensorSpec([None, config.num_frames, features], tf.float32,
                                  name="keypoints")
 
+  a, b = (float(w) for w in fusion_weights)
+
   def fused_fn(frames, keypoints):
-    return result(model(frames, training=False) + pose_model(keypoints, training=False))
+    return result(a * model(frames, training=False) + b * pose_model(keypoints, training=False))
 
   def pose_fn(keypoints):
     return result(pose_model(keypoints, training=False))
@@ -172,7 +175,7 @@ def export_stream_tflite(stream, config, out_dir, representative_clips,
 @exports_lib.atomic_export
 def export_classifier(model, parts, export_dir, class_names, fps, representative=None,
                       variants=("float32", "int8"), pose_model=None, pose_parts=None,
-                      pose_mode=None):
+                      pose_mode=None, fusion_weights=(1.0, 1.0)):
   """SavedModel + streaming TFLite + model_info.json (class names, frame
   rate, window) in `export_dir`, with the pose stream's signatures and
   TFLite model when `pose_model` is given; returns {name: path}."""
@@ -181,7 +184,7 @@ def export_classifier(model, parts, export_dir, class_names, fps, representative
   paths = {"saved_model": export_classifier_saved_model(
       model, stream, parts.config, os.path.join(export_dir, "saved_model"), class_names,
       pose_model=pose_model, pose_stream_model=pose_stream_model,
-      pose_config=pose_parts.config if pose_parts else None)}
+      pose_config=pose_parts.config if pose_parts else None, fusion_weights=fusion_weights)}
   paths.update(export_stream_tflite(stream, parts.config, os.path.join(export_dir, "tflite"),
                                     representative, variants))
   if pose_model is not None:
@@ -193,7 +196,8 @@ def export_classifier(model, parts, export_dir, class_names, fps, representative
           "fps": float(fps), "class_names": list(class_names)}
   if pose_model is not None:
     info["pose"] = {"mode": pose_mode, "features": pose_stream.FEATURES,
-                    "tflite": "pose_stream_float32.tflite"}
+                    "tflite": "pose_stream_float32.tflite",
+                    "fusion_weights": [float(w) for w in fusion_weights]}
   for folder in (export_dir, os.path.join(paths["saved_model"], "assets.extra")):
     exports_lib.write_model_info(folder, "actions", model, **info)
   return paths

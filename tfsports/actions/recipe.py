@@ -67,8 +67,14 @@ class ClassifierTrainConfig(config_lib.Config):
   cameras: the synthetic scenes' cameras, mixed evenly.
   streams: "pixels", or "both": a pose stream (BlazePose keypoints,
     `actions.pose_stream`) is trained beside the pixels on the same files
-    and windows, for `pose_train_steps`, and the two are fused by adding
-    their logits (a product of the two streams' class probabilities).
+    and windows, for `pose_train_steps`, and the two are fused by a
+    weighted sum of their logits (a weighted product of the two streams'
+    class probabilities).
+  fusion_fraction: with streams="both", this share of each class's
+    training files (its latest, as the held-back split) is kept out of both
+    streams' training, and the two fusion weights are fitted on it
+    (`fit_fusion_weights`). 0: the weights are 1 and 1, and every training
+    file trains the streams.
   pose_mode: "crop" (player-centred clips: the landmark model on the whole
     frame) or "frame" (full frames: BlazePose's detector finds the person).
   """
@@ -101,6 +107,7 @@ class ClassifierTrainConfig(config_lib.Config):
   pose_preset: str = "tiny"
   pose_train_steps: int = 1500
   pose_learning_rate: float = 1e-3
+  fusion_fraction: float = 0.0
   eval_clips: int = 200
   tflite_variants: tuple = ("float32", "int8")
   verbose: int = 1
@@ -150,6 +157,11 @@ def resolve(config):
   """Fills the fields left to the data: class names, fps, window, size."""
   if config.streams not in STREAMS:
     raise ValueError(f"--streams must be one of {', '.join(STREAMS)}; got {config.streams!r}")
+  if not 0 <= config.fusion_fraction < 1:
+    raise ValueError(f"--fusion_fraction must be in [0, 1); got {config.fusion_fraction}")
+  if config.fusion_fraction and not uses_pose(config):
+    raise ValueError("--fusion_fraction fits the weights of the two streams: it needs "
+                     "--streams=both")
   if uses_pose(config) and (spec.is_synthetic(config.data) or spec.is_tfrecord(config.data)):
     raise ValueError("--streams=both needs a class-per-folder video directory: the pose "
                      "stream runs BlazePose on the files themselves")
@@ -215,6 +227,17 @@ def folder_split(config):
                            config.eval_data, config.class_names)
 
 
+def training_split(config):
+  """(files the streams train on, files the fusion weights are fitted on):
+  lists of (path, label) from the training part of `folder_split`."""
+  train, _ = folder_split(config)
+  if not (config.fusion_fraction and uses_pose(config)):
+    return train, []
+  paths, labels = zip(*train)
+  fit, held = sources.split_by_file(paths, labels, config.fusion_fraction)
+  return [train[i] for i in fit], [train[i] for i in held]
+
+
 def eval_files(config):
   return spec.eval_files(config.eval_data, config.class_names)
 
@@ -238,7 +261,7 @@ def train_dataset(config, input_context=None, skip=0):
     ds = pipelines.classification_batches(clips, config.batch_size, seed=config.seed,
                                           input_context=input_context)
     return ds.skip(skip)
-  train, _ = folder_split(config)
+  train, _ = training_split(config)
   generated = generated_files(config)
   if config.generated_fraction and generated:
     parts = [pipelines.labelled_clips(*zip(*files), config.num_frames, config.image_size,
@@ -275,8 +298,15 @@ def eval_set(config):
     held = eval_files(config)
   else:
     held = folder_split(config)[1]
+  return clip_set(config, held, config.eval_data or spec.data_parts(config.data)[0])
+
+
+def clip_set(config, files, root):
+  """Every file of `files` ((path, label)) cut into windows as `classify`
+  cuts it: (list of uint8 [N_i, T, H, W, 3], labels int64, paths relative
+  to `root`); unreadable files are left out with a warning."""
   windows, labels, names = [], [], []
-  for path, label in held:
+  for path, label in files:
     try:
       frames = sources.load_clip(path, config.fps, config.image_size, config.stabilize,
                                  config.denoise)
@@ -285,7 +315,7 @@ def eval_set(config):
       continue
     windows.append(sources.clip_windows(frames, config.num_frames))
     labels.append(label)
-    names.append(os.path.relpath(path, config.eval_data or spec.data_parts(config.data)[0]))
+    names.append(os.path.relpath(path, root))
   return windows, np.array(labels, np.int64), names
 
 
@@ -364,7 +394,7 @@ def pose_poser(config):
 def pose_train_data(config):
   """Every window of the training files' poses and their mirror images:
   (float32 [N, num_frames, FEATURES], int32 [N])."""
-  train, _ = folder_split(config)
+  train, _ = training_split(config)
   poser = pose_poser(config)
   poses, labels = [], []
   for path, label in train:
@@ -442,14 +472,78 @@ def evaluate(model, windows, labels, class_names, names=None):
   return clip_top1([window_logits(model, w) for w in windows], labels, class_names, names)
 
 
-def pose_eval_windows(config, names):
-  """The held-back files' pose windows, cut as the pixel windows are
+def pose_eval_windows(config, names, root=None):
+  """The pose windows of the files `names` (relative to `root`, default the
+  held-back files' folder), cut as the pixel windows are
   (`sources.clip_windows` of the same frames): float32 [N_i, T, FEATURES]."""
-  root = config.eval_data or spec.data_parts(config.data)[0]
+  root = root or config.eval_data or spec.data_parts(config.data)[0]
   poser = pose_poser(config)
   return [sources.clip_windows(pose_stream.pose_features(pose_stream.file_poses(
       os.path.join(root, n), config.fps, config.pose_mode, poser)), config.num_frames)
           for n in names]
+
+
+def fused_logits(pixel_logits, pose_logits, weights):
+  """Per clip, the weighted sum of the two streams' window logits [N_i, K]."""
+  a, b = weights
+  return [a * p + b * q for p, q in zip(pixel_logits, pose_logits)]
+
+
+def _clip_nll(logits, labels):
+  """Mean negative log of each clip's window-averaged probability of its label."""
+  nll = 0.0
+  for l, y in zip(logits, labels):
+    e = np.exp(l - l.max(-1, keepdims=True))
+    nll -= np.log(max((e / e.sum(-1, keepdims=True)).mean(0)[int(y)], 1e-12))
+  return nll / max(len(labels), 1)
+
+
+FUSION_GRID = np.round(np.arange(0.0, 2.01, 0.1), 2)
+
+
+def fit_fusion_weights(pixel_logits, pose_logits, labels):
+  """(pixel weight, pose weight) on a 0.1 grid in [0, 2], neither both 0,
+  that minimise the clips' negative log-likelihood (`_clip_nll`) of the
+  weighted sum of the streams' logits.
+
+  A grid rather than a gradient: the clip likelihood averages window
+  probabilities, so it is not convex in the weights, and with a few dozen
+  validation clips two weights to 0.1 are as much as the data can tell.
+  Ties go to the weights nearest (1, 1), the plain sum.
+  """
+  best = None
+  for a in FUSION_GRID:
+    for b in FUSION_GRID:
+      if a == 0 and b == 0:
+        continue
+      key = (round(_clip_nll(fused_logits(pixel_logits, pose_logits, (a, b)), labels), 9),
+             abs(a - 1) + abs(b - 1))
+      if best is None or key < best[0]:
+        best = (key, (float(a), float(b)))
+  return best[1]
+
+
+def fit_fusion(trained):
+  """The fusion weights of a run, with what they were fitted on: the
+  `training_split` fusion files' clip-level top-1 per stream and fused."""
+  config = trained.config
+  _, files = training_split(config)
+  if not files:
+    return (1.0, 1.0), None
+  root = spec.data_parts(config.data)[0]
+  windows, labels, names = clip_set(config, files, root)
+  pixel = [window_logits(trained.model, w) for w in windows]
+  pose = [window_logits(trained.parts.pose_model, w)
+          for w in pose_eval_windows(config, names, root)]
+  weights = fit_fusion_weights(pixel, pose, labels)
+  names_ = config.class_names
+  return weights, {
+      "weights": {"pixels": weights[0], "pose": weights[1]},
+      "num_clips": int(len(labels)),
+      "top1": {"pixels": clip_top1(pixel, labels, names_)["top1"],
+               "pose": clip_top1(pose, labels, names_)["top1"],
+               "sum": clip_top1(fused_logits(pixel, pose, (1, 1)), labels, names_)["top1"],
+               "fitted": clip_top1(fused_logits(pixel, pose, weights), labels, names_)["top1"]}}
 
 
 def representative_clips(windows, count=8):
@@ -480,12 +574,18 @@ def evaluate_run(trained):
   pose_windows = pose_eval_windows(config, names)
   trained.eval_data = (windows, pose_windows)
   pose_logits = [window_logits(trained.parts.pose_model, w) for w in pose_windows]
-  both = [a + b for a, b in zip(pixel_logits, pose_logits)]
+  weights, fusion = fit_fusion(trained)
+  trained.fusion_weights = weights
+  result["fusion"] = fusion or {"weights": {"pixels": 1.0, "pose": 1.0}}
+  both = fused_logits(pixel_logits, pose_logits, weights)
   result["eval"] = clip_top1(both, labels, config.class_names, names)
   result["eval_streams"] = {
       "pixels": clip_top1(pixel_logits, labels, config.class_names)["top1"],
       "pose": clip_top1(pose_logits, labels, config.class_names)["top1"],
       "both": result["eval"]["top1"]}
+  if fusion:
+    result["eval_streams"]["sum"] = clip_top1(
+        fused_logits(pixel_logits, pose_logits, (1, 1)), labels, config.class_names)["top1"]
   return result
 
 
@@ -500,7 +600,8 @@ def export(trained, export_dir, report):
       trained.model, parts.pixels, export_dir, config.class_names, config.fps,
       representative=representative_clips(windows), variants=config.tflite_variants,
       pose_model=parts.pose_model, pose_parts=parts.pose,
-      pose_mode=config.pose_mode if uses_pose(config) else None)
+      pose_mode=config.pose_mode if uses_pose(config) else None,
+      fusion_weights=getattr(trained, "fusion_weights", (1.0, 1.0)))
   report["tflite"] = classifier_export.check_stream_tflite(
       exports, parts.pixels, representative_clips(windows, 4))
   if uses_pose(config):
@@ -539,6 +640,12 @@ def print_report(report, out=print):
   if "eval_streams" in report:
     s = report["eval_streams"]
     out(f"by stream: pixels {s['pixels']:.3f}, pose {s['pose']:.3f}, both {s['both']:.3f}")
+    fusion = report.get("fusion", {})
+    if "num_clips" in fusion:
+      w = fusion["weights"]
+      out(f"fusion weights pixels {w['pixels']:.1f}, pose {w['pose']:.1f}, fitted on "
+          f"{fusion['num_clips']} training files held out of both streams "
+          f"(held-back top-1 with the plain sum: {s['sum']:.3f})")
   out("confusion matrix (rows: truth, columns: prediction)")
   out(classification.format_confusion(ev))
   for name, path in report["exports"].items():
@@ -597,6 +704,9 @@ JOB = job_lib.JobSpec(
         "streams": "pixels, or both: a BlazePose keypoint stream trained beside the pixels "
                    "and fused with them (needs mediapipe's model files).",
         "pose_mode": "crop (player-centred clips) or frame (BlazePose finds the person).",
+        "fusion_fraction": "--streams=both: share of each class's training files kept out "
+                           "of training to fit the two streams' fusion weights on (0: add "
+                           "the logits).",
     },
     list_types={"image_size": int},
     examples=("tfsports train actions                   # tiny, the renderer's five actions",
