@@ -49,8 +49,10 @@ KEYPOINT_NAMES = (
 # Bones, for drawing and for the motion features of the pose stream.
 SKELETON = ((11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24),
             (23, 25), (25, 27), (24, 26), (26, 28), (27, 31), (28, 32), (0, 11), (0, 12))
-# The version of the post-processing below: cached poses of another are redone.
-VERSION = 1
+# The version of the post-processing below, and of the frames it sees
+# (2: decoded through `video_io.frame_to_rgb`): cached poses of another are
+# redone.
+VERSION = 2
 
 
 class PoseModelMissingError(errors.UserError):
