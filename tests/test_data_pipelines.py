@@ -151,6 +151,37 @@ def test_real_degradation_draws_kernels_and_steps_per_clip():
     degrade.DegradationConfig(kernels=("box",))
 
 
+def test_a_soft_source_is_the_target_as_well_as_the_input():
+  clips = pipelines.clip_dataset("synthetic", 3, (64, 64), scene_config=CONFIG)
+  sharp = degrade.DegradationConfig(scale=2, blur_sigma=(0, 0), noise_std=(0, 0),
+                                    kernels=("area",))
+  soft = degrade.DegradationConfig(scale=2, blur_sigma=(0, 0), noise_std=(0, 0),
+                                   kernels=("area",), soft_source=1.0, soft_sigma=(1.2, 1.2))
+  lr_sharp, hr_sharp = next(iter(pipelines.sr_batches(clips, sharp, 16, 1, seed=3)))
+  lr_soft, hr_soft = next(iter(pipelines.sr_batches(clips, soft, 16, 1, seed=3)))
+  # The same crop, blurred: the target is the soft source itself...
+  want = degrade.gaussian_blur(hr_sharp[0] * 255.0, tf.constant(1.2)) / 255.0
+  np.testing.assert_allclose(hr_soft[0], want, atol=1e-5)
+  detail = lambda x: float(tf.reduce_mean(tf.abs(x[..., 1:, :] - x[..., :-1, :])))
+  assert detail(hr_soft) < 0.8 * detail(hr_sharp)
+  # ...and the input is that soft source downscaled.
+  np.testing.assert_allclose(lr_soft[0], tf.image.resize(hr_soft[0], (16, 16), "area"),
+                             atol=1e-4)
+  # Never fires at 0, always at 1, sometimes in between; seeded.
+  frames = hr_sharp[0] * 255.0
+  assert np.array_equal(degrade.soften_source(frames, sharp, tf.constant([1, 2])), frames)
+  resize = degrade.DegradationConfig.from_preset("resize", scale=2)
+  fn = tf.function(lambda seed: degrade.soften_source(frames, resize, seed))
+  fired = [not np.array_equal(fn(tf.constant([k, 4])).numpy(), frames.numpy())
+           for k in range(40)]
+  assert 5 <= sum(fired) <= 25, sum(fired)
+  np.testing.assert_array_equal(fn(tf.constant([7, 4])), fn(tf.constant([7, 4])))
+  with pytest.raises(ValueError, match="soft_source"):
+    degrade.DegradationConfig(soft_source=0.5)
+  with pytest.raises(ValueError, match="soft_source"):
+    degrade.DegradationConfig(soft_source=1.5, soft_sigma=(0.5, 1.0))
+
+
 def test_parallel_interleave_keeps_the_interleave_order_and_raises():
   produce = lambda n: iter(range(n * 10, n * 10 + n))
   got = list(sources.parallel_interleave([1, 3, 2, 0, 4], produce, cycle_length=2))

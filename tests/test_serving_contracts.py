@@ -75,6 +75,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUNDLED = {"bundled_sr_x4": "tfsports/superres/presets/tiny_x4/saved_model",
            "bundled_rep_x4": "tfsports/superres/presets/rep_x4/saved_model",
            "bundled_broadcast_x2": "tfsports/superres/presets/broadcast_x2/saved_model",
+           "bundled_rep_x2": "tfsports/superres/presets/rep_x2/saved_model",
            "bundled_sr_x2": "tfsports/superres/presets/tiny_x2/saved_model",
            "bundled_forecast": "tfsports/forecast/presets/tiny/saved_model/forecast/1",
            "bundled_detector": "tfsports/tracking/presets/tiny/saved_model/detector/1",

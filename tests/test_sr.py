@@ -374,6 +374,7 @@ BUNDLED_GAINS = (("distilled_x4", 4, ("area", "bicubic"), 0.5),
                  ("tiny_x4", 4, ("area", "bicubic"), 0.3),
                  ("tiny_x2", 2, ("area", "bicubic"), 0.1),
                  ("broadcast_x2", 2, ("area_h264",), 0.6),
+                 ("rep_x2", 2, ("area", "bicubic"), 0.9),
                  ("rep_x4_area", 4, ("area",), 0.9))
 
 

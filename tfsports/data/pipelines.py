@@ -119,8 +119,9 @@ def sr_pairs(clip, degradation, patch_size, seed):
     hr_size = patch_size * degradation.scale
     frames, _ = preprocess.random_crop_clip(frames, (hr_size, hr_size), seed)
     frames = tf.ensure_shape(frames, [frames.shape[0], hr_size, hr_size, 3])
-  lr = degrade_lib.degrade_clip(frames, degradation, seed + tf.constant([0, 7]))
-  return lr / 255.0, tf.cast(frames, tf.float32) / 255.0
+  hr = degrade_lib.soften_source(frames, degradation, seed + tf.constant([0, 11]))
+  lr = degrade_lib.degrade_clip(hr, degradation, seed + tf.constant([0, 7]))
+  return lr / 255.0, hr / 255.0
 
 
 def sr_batches(clips, degradation, patch_size, batch_size, seed=0,

@@ -31,7 +31,8 @@ def define_flags():
   """Command-line flags; defined on demand so the module imports cleanly."""
   flags.DEFINE_string("model", "distilled_x4", "SavedModel dir, .tflite file or preset name "
                       "(distilled_x4: x4 real time, distilled from the base_x4 teacher; "
-                      "rep_x4: its start; broadcast_x2: 540p/720p broadcasts to 2x).")
+                      "rep_x4: its start; rep_x2: 2x of clean resizes; broadcast_x2: 540p/720p "
+                      "H.264 broadcasts to 2x).")
   flags.DEFINE_bool("int8", False, "Run the preset's (or export's) int8 TFLite model: the "
                     "edge form, about 3x float32 on a CPU, within 0.1 dB.")
   flags.DEFINE_string("degradation", "", "How the video was made small: picks the "

@@ -246,7 +246,7 @@ def build(config):
 
 GENERATOR_WEIGHTS = "generator.weights.h5"
 # The bundled presets of the "rep" generator, by scale.
-BUNDLED = {4: "rep_x4", 2: "broadcast_x2"}
+BUNDLED = {4: "rep_x4", 2: "rep_x2"}
 # The bundled teachers (preset `base`), by scale.
 BUNDLED_TEACHERS = {4: "base_x4"}
 
@@ -517,7 +517,7 @@ JOB = job_lib.JobSpec(
         "scale": "Upscaling factor; 1 = restoration.",
         "data": "'synthetic', folders or files of videos, or TFRecords, comma-separated.",
         "degradation": "Degradation preset: real, bicubic, light, broadcast, broadcast_h264, "
-                       "area, opencv_bicubic, restore.",
+                       "area, opencv_bicubic, resize (clean resizes of sources of any sharpness), restore.",
         "init_from": "Start the generator from a bundled preset, export or run "
                      "('bundled': the rep preset of this scale).",
         "teacher": "Distil from this trained generator (a bundled preset, export or run "
