@@ -132,3 +132,17 @@ def test_augmentation_experiment_reports_each_arm():
   arms = {r[1] for r in result["rows"]}
   assert arms == {"real only", "real + generated", "generated then real"}
   assert len(result["rows"]) == 3 and all(0.0 <= r[2] <= 1.0 for r in result["rows"])
+
+
+def test_clip_accuracy_averages_the_mirror_images_when_given():
+  import keras
+  inputs = keras.Input((2,))
+  dense = keras.layers.Dense(2, use_bias=False, name="d")
+  model = keras.Model(inputs, dense(inputs))
+  dense.set_weights([np.eye(2, dtype=np.float32)])
+  # Alone the clip reads class 0 (barely); its mirror image says class 1
+  # firmly, and the average follows it.
+  clips = [np.array([[0.6, 0.5]], np.float32)]
+  mirrors = [np.array([[0.0, 3.0]], np.float32)]
+  assert px.clip_accuracy(model, clips, np.array([1])) == 0.0
+  assert px.clip_accuracy(model, clips, np.array([1]), mirrored=mirrors) == 1.0

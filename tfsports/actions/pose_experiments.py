@@ -30,8 +30,9 @@ from tfsports.data import video_io
 @dataclasses.dataclass
 class PosePools:
   """Per clip of the training and held-back files: windows float32 [N_i,
-  num_frames, FEATURES] of its poses, and of its mirror image (training
-  only); labels int32; the class names, the frame rate and window."""
+  num_frames, FEATURES] of its poses, and of its mirror image (held-back
+  mirrors for test-time averaging only); labels int32; the class names,
+  the frame rate and window."""
   train: list
   train_mirrored: list
   train_labels: np.ndarray
@@ -40,6 +41,7 @@ class PosePools:
   class_names: tuple
   fps: float
   num_frames: int
+  held_mirrored: list = dataclasses.field(default_factory=list)
 
 
 def load_pose_pools(data, fps=0.0, mode="crop", num_frames=0, eval_fraction=0.25):
@@ -61,7 +63,8 @@ def load_pose_pools(data, fps=0.0, mode="crop", num_frames=0, eval_fraction=0.25
       train_labels=np.array([l for _, l in train], np.int32),
       held=[cut(p) for p in held_poses],
       held_labels=np.array([l for _, l in held], np.int32),
-      class_names=names, fps=fps, num_frames=num_frames)
+      class_names=names, fps=fps, num_frames=num_frames,
+      held_mirrored=[cut(pose_stream.flipped(p)) for p in held_poses])
 
 
 def windows_of(pools, indices):
@@ -75,13 +78,17 @@ def windows_of(pools, indices):
   return np.concatenate(xs), np.concatenate(ys)
 
 
-def clip_accuracy(model, clips, labels, num_classes=None):
+def clip_accuracy(model, clips, labels, num_classes=None, mirrored=None):
   """Clip-level top-1: each clip's windows' probabilities averaged, over the
-  first `num_classes` logits (a K+1-way discriminator's real classes)."""
+  first `num_classes` logits (a K+1-way discriminator's real classes); with
+  `mirrored` (the clips' mirror images, window for window) averaged with
+  theirs too."""
   hits = []
-  for windows, label in zip(clips, labels):
-    logits = np.asarray(model.predict(windows, verbose=0))[:, :num_classes]
-    hits.append(int(np.argmax(tf.nn.softmax(logits, -1).numpy().mean(0))) == label)
+  for i, (windows, label) in enumerate(zip(clips, labels)):
+    views = [windows] + ([mirrored[i]] if mirrored is not None else [])
+    logits = np.concatenate([np.asarray(model.predict(v, verbose=0)) for v in views])
+    probs = tf.nn.softmax(logits[:, :num_classes], -1).numpy()
+    hits.append(int(np.argmax(probs.mean(0))) == label)
   return float(np.mean(hits))
 
 
