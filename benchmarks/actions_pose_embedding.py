@@ -73,6 +73,9 @@ def clip_features(embedder, path, fps):
 
 
 def ridge_scores(a, y, b, lam, num_classes):
+  # float64: some ReLU6 maps are constant on a clip, and float32 Gram
+  # matrices of 576 standardised columns overflowed.
+  a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
   mu, sd = a.mean(0), a.std(0) + 1e-6
   a, b = (a - mu) / sd, (b - mu) / sd
   target = np.eye(num_classes)[y] * 2 - 1
