@@ -73,11 +73,13 @@ def clip_features(embedder, path, fps):
 
 
 def ridge_scores(a, y, b, lam, num_classes):
-  # float64: some ReLU6 maps are constant on a clip, and float32 Gram
-  # matrices of 576 standardised columns overflowed.
+  # Channels constant over the training clips (ReLU6 maps that never fire)
+  # are dropped: standardised, a held-back clip where they do fire would
+  # score in the millions.
   a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-  mu, sd = a.mean(0), a.std(0) + 1e-6
-  a, b = (a - mu) / sd, (b - mu) / sd
+  mu, sd = a.mean(0), a.std(0)
+  keep = sd > 1e-6
+  a, b = (a[:, keep] - mu[keep]) / sd[keep], (b[:, keep] - mu[keep]) / sd[keep]
   target = np.eye(num_classes)[y] * 2 - 1
   w = np.linalg.solve(a.T @ a + lam * np.eye(a.shape[1]), a.T @ target)
   return b @ w
