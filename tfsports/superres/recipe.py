@@ -130,7 +130,7 @@ TRAIN_PRESETS = {
     # its learning rate and distilled from the bundled `base_x4` teacher,
     # within 10 minutes on 2 cores, evaluation included. On the `resize`
     # degradation: clean kernels and soft sources, what a user's footage
-    # most often went through (+0.82 dB real against +0.76 on `real`,
+    # most often went through (+0.86 dB real against +0.76 on `real`,
     # 2026-12-07).
     "finetune": SRTrainConfig(preset="rep", init_from="bundled", teacher="bundled",
                               degradation="resize", train_steps=700,
