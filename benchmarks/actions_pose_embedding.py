@@ -18,7 +18,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app
 from absl import flags
-import cv2
 import numpy as np
 
 flags.DEFINE_string("data", os.path.join(os.path.dirname(__file__), "..", "..", "shared",
@@ -52,12 +51,9 @@ class TrunkEmbedder:
                        if tuple(d["shape"]) in {(1, s, s, c) for s, c in SHAPES})
 
   def __call__(self, frame):
-    size = self.pose.PoseLandmarker.SIZE
     h, w = frame.shape[:2]
-    to_image = self.pose.roi_affine(*self.pose.box_roi((0, 0, w, h)), size)
-    x = cv2.warpAffine(frame, cv2.invertAffineTransform(to_image), (size, size),
-                       flags=cv2.INTER_LINEAR)
-    self.it.set_tensor(self.input, (x.astype(np.float32) / 255.0)[None])
+    x, _ = self.pose.PoseLandmarker.model_input(frame, self.pose.box_roi((0, 0, w, h)))
+    self.it.set_tensor(self.input, x)
     self.it.invoke()
     return {i: self.it.get_tensor(i)[0].mean((0, 1)) for i in self.maps}
 

@@ -235,14 +235,22 @@ class PoseLandmarker:
     outputs = {tuple(d["shape"][1:]): d["index"] for d in self.interpreter.get_output_details()}
     self.landmarks_index, self.flag_index = outputs[(195,)], outputs[(1,)]
 
+  @classmethod
+  def model_input(cls, image, roi):
+    """(float32 [1, 256, 256, 3] in [0, 1]: the region `roi` of uint8 RGB
+    `image`, as the landmark model takes it; the affine map from input
+    pixels back to the image)."""
+    to_image = roi_affine(*roi, cls.SIZE)
+    to_input = cv2.invertAffineTransform(to_image)
+    x = cv2.warpAffine(image, to_input, (cls.SIZE, cls.SIZE), flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    return (x.astype(np.float32) / 255.0)[None], to_image
+
   def __call__(self, image, roi):
     """image uint8 RGB [H, W, 3]; roi (centre, side, angle) as `box_roi`
     or `person_roi` give."""
-    to_image = roi_affine(*roi, self.SIZE)
-    to_input = cv2.invertAffineTransform(to_image)
-    x = cv2.warpAffine(image, to_input, (self.SIZE, self.SIZE), flags=cv2.INTER_LINEAR,
-                       borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-    self.interpreter.set_tensor(self.input, (x.astype(np.float32) / 255.0)[None])
+    x, to_image = self.model_input(image, roi)
+    self.interpreter.set_tensor(self.input, x)
     self.interpreter.invoke()
     raw = self.interpreter.get_tensor(self.landmarks_index)[0].reshape(39, 5)[:NUM_KEYPOINTS]
     flag = float(self.interpreter.get_tensor(self.flag_index).ravel()[0])
