@@ -168,3 +168,68 @@ def test_upscale_picks_the_fine_tune_and_the_int8_file():
   # The default model has no fine-tunes: the error names the one that has.
   with pytest.raises(errors.UserError, match="distilled_x4: none; try --model=rep_x4"):
     command.choose_model("distilled_x4", degradation="area")
+
+
+def _smooth_windows(n, shape, seed):
+  """Smooth uint8 windows [3, h, w, 3] (gradients plus a little texture):
+  where a base kernel's gain error shows as a flat offset."""
+  rng = np.random.default_rng(seed)
+  h, w = shape
+  yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+  out = []
+  for _ in range(n):
+    frames = []
+    for _ in range(3):
+      a, b, c = rng.uniform(-1, 1, 3)
+      base = 128 + 100 * (a * yy + b * xx) * c
+      frames.append(np.stack([base + rng.normal(0, 4, (h, w)) for _ in range(3)], -1))
+    out.append(np.clip(np.stack(frames), 0, 255).astype(np.uint8))
+  return out
+
+
+def test_int8_weight_rounding_lands_on_the_converters_grid_and_cuts_the_error():
+  import keras
+  rng = np.random.default_rng(0)
+  inputs = keras.Input((10, 14, 9))
+  conv = keras.layers.Conv2D(12, 3, padding="same", name="skip")
+  model = keras.Model(inputs, conv(inputs))
+  base = np.zeros((3, 3, 9, 12), np.float32)
+  base[..., 3:6, :] = layers.bilinear_subpixel_kernel(2, 3)
+  conv.set_weights([base + rng.normal(0, 0.02, base.shape).astype(np.float32),
+                    rng.normal(0, 0.01, 12).astype(np.float32)])
+  before = [w.copy() for w in model.get_weights()]
+  stack = lambda ws: [(runners.stack_window(w).astype(np.float32) / 255)[None] for w in ws]
+  calibration, held = stack(_smooth_windows(4, (10, 14), 1)), stack(_smooth_windows(4, (10, 14), 2))
+  rounded = tflite_lib.int8_weight_rounding(model, calibration)
+  for got, want in zip(model.get_weights(), before):
+    np.testing.assert_array_equal(got, want)            # the original is untouched
+  kernel = rounded.get_layer("skip").get_weights()[0].reshape(-1, 12)
+  steps = np.abs(kernel).max(axis=0) / 127
+  np.testing.assert_allclose(kernel / steps, np.round(kernel / steps), atol=1e-3)
+  nearest_kernel = np.round(before[0].reshape(-1, 12) / (np.abs(before[0].reshape(-1, 12)).max(0) / 127))
+  np.testing.assert_allclose(steps, np.abs(before[0].reshape(-1, 12)).max(0) / 127, rtol=1e-6)
+  nearest = keras.models.clone_model(model)
+  nearest.set_weights([(nearest_kernel * steps).reshape(before[0].shape), before[1]])
+  error = lambda m: np.mean([np.mean((m(x).numpy() - model(x).numpy()) ** 2) for x in held])
+  assert error(rounded) < 0.5 * error(nearest)
+
+
+def test_int8_export_rounds_a_base_kernel_without_a_gain_error(tmp_path):
+  """The int8 file is closer to the float model on smooth frames with the
+  kernels' rounding than a conversion that rounds each weight to nearest."""
+  config = sr_models.SRConfig.from_preset("rep", scale=2, filters=8, num_blocks=1)
+  generator = sr_models.build_sr_generator(config)
+  _perturb(generator, std=0.02)
+  window_model, core = sr_models.inference_generators(generator, config, (8, 12))
+  calibration = [runners.stack_window(w) for w in _smooth_windows(4, (8, 12), 3)]
+  held = _smooth_windows(4, (8, 12), 4)
+  rounded = tflite_lib.export_frame_tflite(core, str(tmp_path / "r"), (8, 12, 9), calibration,
+                                           variants=("int8",))["int8"]
+  samples = [[(c.astype(np.float32) / 255)[None]] for c in calibration]
+  plain = tflite_lib.export_tflite(
+      core, [tf.TensorSpec((1, 8, 12, 9), tf.float32)], str(tmp_path / "p"), ("int8",),
+      samples, int8_model=tflite_lib.frame_int8_model(core, (8, 12, 9)))["int8"]
+  saved = runners.KerasRunner(window_model)
+  error = lambda path: np.mean([np.mean((runners.load_runner(path)(w).astype(float)
+                                         - saved(w).astype(float)) ** 2) for w in held])
+  assert error(rounded) < error(plain)

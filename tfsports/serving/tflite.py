@@ -109,13 +109,88 @@ def export_frame_tflite(model, out_dir, input_shape, representative=None,
   Every variant takes uint8 frames; float32/float16/dynamic return uint8
   frames, int8 returns quantised uint8 to dequantise with the output's
   (scale, zero point), as `runners.TFLiteRunner` does. representative: uint8
-  arrays of `input_shape` for int8 calibration. Returns {variant: path}.
+  arrays of `input_shape` for int8 calibration, and for the int8 kernels'
+  rounding (`int8_weight_rounding`). Returns {variant: path}.
   """
   from tfsports.serving import saved_model
   serving = saved_model.build_serving_model(model, input_shape)
-  samples = None
+  samples, int8_core = None, model
   if representative is not None:
     samples = [[(np.asarray(r, np.float32) / 255.0)[None]] for r in representative]
+    if "int8" in variants:
+      int8_core = int8_weight_rounding(model, [s[0] for s in samples])
   return export_tflite(
       serving, [tf.TensorSpec((1,) + tuple(input_shape), tf.uint8, name="frames")],
-      out_dir, variants, samples, int8_model=frame_int8_model(model, input_shape))
+      out_dir, variants, samples, int8_model=frame_int8_model(int8_core, input_shape))
+
+
+def _gptq_channel(w, hessian, step):
+  """One output channel's kernel [K] rounded to multiples of `step` in
+  [-127, 127] so as to minimise x^T (w - q) over inputs x of second moment
+  `hessian` [K, K]: each weight's rounding error is spread over the weights
+  not yet rounded (GPTQ, Frantar et al. 2022). The largest weight goes first
+  and lands on 127 exactly, so the converter's max/127 scale is `step`."""
+  order = np.argsort(-np.diag(hessian), kind="stable")
+  first = int(np.argmax(np.abs(w)))
+  order = np.concatenate([[first], order[order != first]])
+  inverse = np.linalg.inv(hessian[np.ix_(order, order)])
+  upper = np.linalg.cholesky(inverse).T
+  rest = w[order].astype(np.float64)
+  q = np.zeros_like(rest)
+  for j in range(len(rest)):
+    q[j] = np.clip(np.round(rest[j] / step), -127, 127) * step
+    rest[j + 1:] -= (rest[j] - q[j]) / upper[j, j] * upper[j, j + 1:]
+  out = np.empty_like(q)
+  out[order] = q
+  return out
+
+
+def int8_weight_rounding(model, samples, max_rows=65536, damping=0.01, seed=0):
+  """A copy of `model` whose stride-1 Conv2D kernels already lie on the grid
+  the int8 converter gives them (per output channel, max |w| / 127), rounded
+  to minimise each layer's output error on `samples` rather than each weight
+  to its nearest step, with the mean remaining error moved into the bias.
+
+  Why: the converter rounds every weight to its nearest step, and a kernel
+  whose taps sum to one (a super-resolution model's bilinear base) then gains
+  or loses up to 2 grey levels per output channel, a fixed pattern on the
+  sub-pixel grid. The converter keeps weights that are already on its grid.
+
+  model: a functional Keras model, float inputs. samples: float arrays,
+  batch first, as the model takes them. Returns the copy (`model` untouched).
+  """
+  import keras
+  clone = keras.models.clone_model(model)
+  clone.set_weights(model.get_weights())
+  convs = [layer for layer in clone.layers
+           if type(layer) is keras.layers.Conv2D and tuple(layer.strides) == (1, 1)
+           and tuple(layer.dilation_rate) == (1, 1) and layer.groups == 1]
+  if not convs:
+    return clone
+  probe = keras.Model(clone.inputs[0] if len(clone.inputs) == 1 else clone.inputs,
+                      [layer.input for layer in convs])
+  inputs = [probe(np.asarray(s, np.float32), training=False) for s in samples]
+  if len(convs) == 1:
+    inputs = [[x] for x in inputs]
+  rng = np.random.default_rng(seed)
+  for i, layer in enumerate(convs):
+    kernel, *bias = layer.get_weights()
+    kh, kw, cin, cout = kernel.shape
+    rows = []
+    for x in inputs:
+      patches = tf.image.extract_patches(x[i], [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1],
+                                         layer.padding.upper()).numpy()
+      rows.append(patches.reshape(-1, kh * kw * cin))
+    rows = np.concatenate(rows).astype(np.float64)
+    if len(rows) > max_rows:
+      rows = rows[rng.choice(len(rows), max_rows, replace=False)]
+    hessian = rows.T @ rows / len(rows)
+    hessian += damping * np.mean(np.diag(hessian)) * np.eye(len(hessian))
+    flat = kernel.reshape(-1, cout).astype(np.float64)
+    steps = np.abs(flat).max(axis=0) / 127
+    rounded = np.stack([_gptq_channel(flat[:, c], hessian, steps[c]) if steps[c] > 0
+                        else flat[:, c] for c in range(cout)], axis=1)
+    if bias:
+      bias = [bias[0] + (rows.mean(axis=0) @ (flat - rounded)).astype(np.float32)]
+    layer.set_weights([rounded.reshape(kernel.shape).astype(np.float32), *bias])
+  return clone
