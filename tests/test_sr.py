@@ -403,6 +403,30 @@ def test_the_oracle_fine_tune_beats_the_blind_model_on_its_kernel():
   assert gain["rep_x4_area"] > gain["rep_x4"] + 0.1, gain
 
 
+def test_a_deeper_rep_generator_grows_from_a_trained_one(tmp_path):
+  import keras
+  from tfsports import errors
+  deep = dict(preset="rep_deep", teacher="", tflite_variants=("float32",), train_steps=0,
+              warmup_steps=0)
+  grown = sr.train(sr.SRTrainConfig.from_preset(
+      "test", run_dir=str(tmp_path / "deep"), init_from="distilled_x4", **deep)).model.generator
+  source = sr_models.build_sr_generator(sr_models.SRConfig.from_preset("rep", scale=4))
+  source.load_weights(sr.generator_weights("distilled_x4", "--init_from"))
+  for layer in source.layers:
+    for a, b in zip(layer.get_weights(), grown.get_layer(layer.name).get_weights()):
+      np.testing.assert_array_equal(a, b)
+  # The new blocks pass their input through, before their activation.
+  frames = tf.random.stateless_uniform([1, 3, 12, 12, 3], [1, 2])
+  for name in ("block4", "block5"):
+    block = grown.get_layer(name)
+    x, y = keras.Model(grown.input, [block.input, block.output])(frames)
+    np.testing.assert_allclose(x, y, atol=1e-6)
+  with pytest.raises(errors.UserError, match="--init_from=base_x4: its generator does not fit "
+                                              "preset 'rep_deep'"):
+    sr.train(sr.SRTrainConfig.from_preset("test", run_dir=str(tmp_path / "bad"),
+                                          init_from="base_x4", **deep))
+
+
 def test_fine_tune_starts_from_an_export_or_a_run(tmp_path):
   rep = dict(preset="rep", tflite_variants=("float32",))
   first = sr.SRTrainConfig.from_preset("test", run_dir=str(tmp_path / "first"), **rep)

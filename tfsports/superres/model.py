@@ -9,6 +9,7 @@ upscale of the centre frame. Every op maps to a TFLite builtin.
 import dataclasses
 
 import keras
+import numpy as np
 
 from tfsports import layers
 from tfsports import config as config_lib
@@ -46,6 +47,10 @@ SR_PRESETS = {
     # parallel branches, run as plain 3x3 convolutions. Widths chosen by
     # benchmarks/sr_speed.py at 180x320 -> 720x1280 on 2 cores (int8).
     "rep": SRConfig(filters=32, num_blocks=4, disc_filters=16, disc_depth=3, block="rep"),
+    # Two blocks deeper, still real time (benchmarks/upscale_speed.py); grown
+    # from a trained "rep" generator (`grow_generator`) rather than trained
+    # from scratch.
+    "rep_deep": SRConfig(filters=32, num_blocks=6, disc_filters=16, disc_depth=3, block="rep"),
 }
 config_lib.register_presets(SRConfig, SR_PRESETS)
 
@@ -149,6 +154,32 @@ def fold_sr_generator(generator, config, image_size=(None, None)):
     if isinstance(layer, layers.RepConv2D):
       deployed.get_layer(layer.name).set_weights(layer.fused_weights())
   return deployed
+
+
+def grow_generator(source, target):
+  """Copies a trained "rep" generator into a deeper one of the same width,
+  layer by layer by name; the blocks `source` lacks start as the identity
+  (every branch's output weights zero, so only `RepConv2D`'s identity
+  passes), and the copy computes what `source` does but for LeakyReLU's
+  negative side, scaled once more by 0.1 in each new block. Raises
+  ValueError when a shared layer's weights do not fit."""
+  names = {layer.name for layer in source.layers}
+  for layer in target.layers:
+    if not layer.weights:
+      continue
+    if layer.name in names:
+      weights = source.get_layer(layer.name).get_weights()
+      if [w.shape for w in weights] != [tuple(v.shape) for v in layer.weights]:
+        raise ValueError(f"layer {layer.name!r} does not fit: the generators differ in width")
+      layer.set_weights(weights)
+    elif isinstance(layer, layers.RepConv2D) and layer.use_identity:
+      # The input 1x1s stay random so the new block's gradients are not zero.
+      layer.set_weights([w if v.path.split("/")[-1] in ("k1",) or v.path.endswith("_k1")
+                         else np.zeros_like(w)
+                         for v, w in zip(layer.weights, layer.get_weights())])
+    else:
+      raise ValueError(f"layer {layer.name!r} has no counterpart to grow from")
+  return target
 
 
 def inference_generators(generator, config, image_size):

@@ -8,6 +8,7 @@
 """
 
 import dataclasses
+import json
 import os
 import time
 
@@ -126,6 +127,10 @@ TRAIN_PRESETS = {
     # (measured: same size, same output), so those files would be copies.
     "rep": SRTrainConfig(preset="rep", g_learning_rate=5e-4,
                          tflite_variants=("float32", "int8")),
+    # Two blocks deeper; meant to start from a trained "rep" generator
+    # (`--init_from`, grown) and its teacher.
+    "rep_deep": SRTrainConfig(preset="rep_deep", g_learning_rate=1e-4, teacher="bundled",
+                              tflite_variants=("float32", "int8")),
     # The main job: the bundled rep_x4 fine-tuned on the data at a tenth of
     # its learning rate and distilled from the bundled `base_x4` teacher,
     # within 10 minutes on 2 cores, evaluation included. On the `resize`
@@ -283,14 +288,41 @@ def generator_weights(source, flag):
   return weights
 
 
+def _weights_preset(weights):
+  """The generator preset a weights file was trained as: the `preset` of the
+  config.json beside it or one folder up (a run's export), else None."""
+  folder = os.path.dirname(weights)
+  for candidate in (folder, os.path.dirname(folder)):
+    path = os.path.join(candidate, "config.json")
+    if os.path.isfile(path):
+      with open(path) as f:
+        return json.load(f).get("preset")
+  return None
+
+
 def load_generator_weights(generator, source, flag, preset, scale):
-  """`generator.load_weights` from `source` (`generator_weights`), with a
-  one-line error naming the flag when the weights do not fit."""
+  """`generator.load_weights` from `source` (`generator_weights`); a
+  shallower "rep" generator of the same width is grown into this one
+  (`model.grow_generator`). A one-line error naming the flag when the
+  weights do not fit."""
+  weights = generator_weights(source, flag)
   try:
-    generator.load_weights(generator_weights(source, flag))
+    generator.load_weights(weights)
+    return
   except ValueError as e:
-    raise errors.UserError(f"{flag}={source}: its generator does not fit preset "
-                           f"{preset!r} at x{scale} ({e})") from None
+    error = e
+  trained_as = _weights_preset(weights)
+  if trained_as and trained_as != preset and trained_as in sr_models.SR_PRESETS:
+    try:
+      smaller = sr_models.build_sr_generator(
+          sr_models.SRConfig.from_preset(trained_as, scale=scale))
+      smaller.load_weights(weights)
+      sr_models.grow_generator(smaller, generator)
+      return
+    except ValueError as e:
+      error = e
+  raise errors.UserError(f"{flag}={source}: its generator does not fit preset "
+                         f"{preset!r} at x{scale} ({error})") from None
 
 
 def restore(trained):
