@@ -1,6 +1,6 @@
 r"""Writes the README's pictures from real footage.
 
-    python docs/pictures.py [--model=distilled_x4 --model_x2=rep_x2] [--video=HELD_BACK.mp4]
+    python docs/pictures.py [--model=deep_x4 --model_x2=rep_x2] [--video=HELD_BACK.mp4]
 
 docs/degradations.png: one crop of a real frame as each degradation preset
 makes it (x4, shown at the original size by nearest-neighbour, so the
@@ -27,7 +27,7 @@ from tfsports.superres import evaluate as sr_eval
 from tfsports.superres import recipe
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", "distilled_x4", "x4 preset name, SavedModel dir or .tflite file.")
+flags.DEFINE_string("model", "deep_x4", "x4 preset name, SavedModel dir or .tflite file.")
 flags.DEFINE_string("model_x2", "rep_x2", "x2 preset name, SavedModel dir or .tflite file.")
 flags.DEFINE_string("video", recipe.REAL_HELD_BACK[0], "A real video never trained on.")
 flags.DEFINE_string("out_dir", os.path.dirname(os.path.abspath(__file__)), "Where to write.")

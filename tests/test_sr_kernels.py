@@ -111,7 +111,7 @@ def test_errors_name_the_fix(tmp_path):
 
 def test_auto_needs_a_model_with_fine_tunes():
   test_case.run_command_error_test("upscale", __file__, "/tmp/o.mp4", "--degradation=auto",
-                                   match="distilled_x4 has no kernel fine-tunes to choose "
+                                   match="deep_x4 has no kernel fine-tunes to choose "
                                          "from; try --model=rep_x4")
 
 
