@@ -233,3 +233,13 @@ def test_int8_export_rounds_a_base_kernel_without_a_gain_error(tmp_path):
   error = lambda path: np.mean([np.mean((runners.load_runner(path)(w).astype(float)
                                          - saved(w).astype(float)) ** 2) for w in held])
   assert error(rounded) < error(plain)
+
+
+def test_int8_rounding_samples_rows_without_concatenating_them():
+  rng = np.random.default_rng(0)
+  parts = [rng.normal(size=(n, 5)).astype(np.float32) for n in (7, 0, 11, 4)]
+  got = tflite_lib._sampled_rows(parts, 9, np.random.default_rng(3))
+  want = np.concatenate(parts)[np.sort(np.random.default_rng(3).choice(22, 9, replace=False))]
+  assert got.dtype == np.float64
+  np.testing.assert_array_equal(got, want)
+  np.testing.assert_array_equal(tflite_lib._sampled_rows(parts, 50, rng), np.concatenate(parts))

@@ -145,6 +145,19 @@ def _gptq_channel(w, hessian, step):
   return out
 
 
+def _sampled_rows(parts, max_rows, rng):
+  """float64 [min(N, max_rows), K]: at most `max_rows` rows drawn without
+  replacement from the concatenation of `parts` (float32 [N_i, K]), without
+  building that concatenation (hundreds of MB at 180x320)."""
+  total = sum(len(p) for p in parts)
+  if total <= max_rows:
+    return np.concatenate(parts).astype(np.float64)
+  chosen = np.sort(rng.choice(total, max_rows, replace=False))
+  starts = np.cumsum([0] + [len(p) for p in parts])
+  return np.concatenate([p[chosen[(chosen >= a) & (chosen < b)] - a]
+                         for p, a, b in zip(parts, starts[:-1], starts[1:])]).astype(np.float64)
+
+
 def int8_weight_rounding(model, samples, max_rows=65536, damping=0.01, seed=0):
   """A copy of `model` whose stride-1 Conv2D kernels already lie on the grid
   the int8 converter gives them (per output channel, max |w| / 127), rounded
@@ -176,14 +189,10 @@ def int8_weight_rounding(model, samples, max_rows=65536, damping=0.01, seed=0):
   for i, layer in enumerate(convs):
     kernel, *bias = layer.get_weights()
     kh, kw, cin, cout = kernel.shape
-    rows = []
-    for x in inputs:
-      patches = tf.image.extract_patches(x[i], [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1],
-                                         layer.padding.upper()).numpy()
-      rows.append(patches.reshape(-1, kh * kw * cin))
-    rows = np.concatenate(rows).astype(np.float64)
-    if len(rows) > max_rows:
-      rows = rows[rng.choice(len(rows), max_rows, replace=False)]
+    patches = [tf.image.extract_patches(x[i], [1, kh, kw, 1], [1, 1, 1, 1], [1, 1, 1, 1],
+                                        layer.padding.upper()).numpy().reshape(-1, kh * kw * cin)
+               for x in inputs]
+    rows = _sampled_rows(patches, max_rows, rng)
     hessian = rows.T @ rows / len(rows)
     hessian += damping * np.mean(np.diag(hessian)) * np.eye(len(hessian))
     flat = kernel.reshape(-1, cout).astype(np.float64)

@@ -174,8 +174,7 @@ def grow_generator(source, target):
       layer.set_weights(weights)
     elif isinstance(layer, layers.RepConv2D) and layer.use_identity:
       # The input 1x1s stay random so the new block's gradients are not zero.
-      layer.set_weights([w if v.path.split("/")[-1] in ("k1",) or v.path.endswith("_k1")
-                         else np.zeros_like(w)
+      layer.set_weights([w if v.path.endswith("k1") else np.zeros_like(w)
                          for v, w in zip(layer.weights, layer.get_weights())])
     else:
       raise ValueError(f"layer {layer.name!r} has no counterpart to grow from")

@@ -8,7 +8,6 @@
 """
 
 import dataclasses
-import json
 import os
 import time
 
@@ -293,10 +292,8 @@ def _weights_preset(weights):
   config.json beside it or one folder up (a run's export), else None."""
   folder = os.path.dirname(weights)
   for candidate in (folder, os.path.dirname(folder)):
-    path = os.path.join(candidate, "config.json")
-    if os.path.isfile(path):
-      with open(path) as f:
-        return json.load(f).get("preset")
+    if os.path.isfile(config_lib.config_path(candidate)):
+      return config_lib.read_run_config(candidate, SRTrainConfig).preset
   return None
 
 
