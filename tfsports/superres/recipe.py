@@ -550,7 +550,9 @@ JOB = job_lib.JobSpec(
         "degradation": "Degradation preset: real, bicubic, light, broadcast, broadcast_h264, "
                        "area, opencv_bicubic, resize (clean resizes of sources of any sharpness), restore.",
         "init_from": "Start the generator from a bundled preset, export or run "
-                     "('bundled': the rep preset of this scale).",
+                     "('bundled': the rep preset of this scale); a shallower rep generator "
+                     "of the same width is grown into a deeper one (new blocks start as "
+                     "the identity).",
         "teacher": "Distil from this trained generator (a bundled preset, export or run "
                    "directory; preset --teacher_preset): the student also matches its frames "
                    "and features.",
@@ -571,6 +573,9 @@ JOB = job_lib.JobSpec(
               "tfsports train superres --preset=test --run_dir=runs/sr_test",
               "tfsports train superres --preset=base && tfsports train superres "
               "--preset=distill --teacher=runs/sr_base_x4   # your teacher, then its student",
+              "tfsports train superres --preset=rep_deep --init_from=distilled_x4 "
+              "--degradation=resize   # two blocks deeper, grown from a trained student "
+              "(how deep_x4 was made)",
               "tfsports train superres --preset=base --scale=2 --data=synthetic,/videos "
               "--strategy=mirrored"),
 )
